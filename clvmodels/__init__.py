@@ -1,0 +1,23 @@
+"""clvmodels: probabilistic customer-lifetime-value models.
+
+Transactions -> :func:`rfm_summary` -> :class:`BetaGeoModel` (purchases, P(alive)) and
+:class:`GammaGammaModel` (spend) -> :func:`customer_lifetime_value`.
+"""
+
+from ._version import __version__
+from .clv import customer_lifetime_value
+from .data import calibration_holdout_split, datasets, rfm_summary
+from .models import MODELS, BetaGeoModel, GammaGammaModel, get_model, load_model
+
+__all__ = [
+    "__version__",
+    "rfm_summary",
+    "calibration_holdout_split",
+    "datasets",
+    "BetaGeoModel",
+    "GammaGammaModel",
+    "MODELS",
+    "get_model",
+    "load_model",
+    "customer_lifetime_value",
+]

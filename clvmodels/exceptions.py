@@ -1,0 +1,81 @@
+"""One hierarchy for everything clvmodels raises or warns.
+
+Catch :class:`ClvModelsError` for any failure of the library, :class:`DataError` (also a
+``ValueError``) for bad input, and filter :class:`ClvModelsWarning` to silence every warning
+clvmodels emits in one line::
+
+    warnings.filterwarnings("ignore", category=clvmodels.exceptions.ClvModelsWarning)
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ClvModelsError",
+    "DataError",
+    "MissingColumnError",
+    "InvalidValueError",
+    "EmptyDataError",
+    "ConfigError",
+    "ModelFileError",
+    "ConvergenceError",
+    "NotFittedError",
+    "ClvModelsWarning",
+    "BoundaryWarning",
+    "AssumptionWarning",
+    "ExcludedRowsWarning",
+]
+
+
+class ClvModelsError(Exception):
+    """Base class of every error raised by clvmodels."""
+
+
+class DataError(ClvModelsError, ValueError):
+    """The input data break a rule; the message names the column, the rule and the rows."""
+
+
+class MissingColumnError(DataError, KeyError):
+    """A required column is absent from the input."""
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class InvalidValueError(DataError):
+    """Some values in a column are missing, unparsable or out of range."""
+
+
+class EmptyDataError(DataError):
+    """The input has no rows left to work with."""
+
+
+class ConfigError(ClvModelsError, ValueError):
+    """A configuration file is invalid; the message lists every problem with its location."""
+
+
+class ModelFileError(ClvModelsError, ValueError):
+    """A saved model file cannot be read as the requested model."""
+
+
+class ConvergenceError(ClvModelsError, RuntimeError):
+    """The optimiser did not find a maximum of the likelihood."""
+
+
+class NotFittedError(ClvModelsError, AttributeError):
+    """A prediction was asked of a model that has not been fitted."""
+
+
+class ClvModelsWarning(UserWarning):
+    """Base class of every warning emitted by clvmodels."""
+
+
+class BoundaryWarning(ClvModelsWarning):
+    """A fitted parameter sits at the edge of its space; the message says what that means."""
+
+
+class AssumptionWarning(ClvModelsWarning):
+    """The data look inconsistent with an assumption of the model."""
+
+
+class ExcludedRowsWarning(ClvModelsWarning):
+    """Rows were left out on request; they are counted in the returned report."""

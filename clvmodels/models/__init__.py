@@ -1,0 +1,39 @@
+"""Estimators, and the registry that resolves model names used in configs and model files."""
+
+from __future__ import annotations
+
+import difflib
+import json
+
+from ..exceptions import ModelFileError
+from .base import MLEModel
+from .bgnbd import BetaGeoModel
+from .gamma_gamma import GammaGammaModel
+
+#: Every model selectable by name (configs, saved files). Add new models here.
+MODELS: dict[str, type[MLEModel]] = {cls.name: cls for cls in (BetaGeoModel, GammaGammaModel)}
+
+__all__ = ["MODELS", "MLEModel", "BetaGeoModel", "GammaGammaModel", "get_model", "load_model"]
+
+
+def get_model(name: str) -> type[MLEModel]:
+    """Return the model class registered under ``name``; unknown names get a suggestion."""
+    try:
+        return MODELS[name]
+    except KeyError:
+        close = difflib.get_close_matches(name, list(MODELS), n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise KeyError(f"unknown model {name!r}; available: {sorted(MODELS)}.{hint}") from None
+
+
+def load_model(path) -> MLEModel:
+    """Load any saved model, choosing the class from the file's ``model`` field."""
+    try:
+        payload = json.loads(open(path, encoding="utf-8").read())
+    except json.JSONDecodeError as err:
+        raise ModelFileError(f"{path} is not valid JSON ({err}); was it written by clvmodels?") from None
+    name = payload.get("model") if isinstance(payload, dict) else None
+    if name not in MODELS:
+        raise ModelFileError(f"{path} names model {name!r}, which this clvmodels does not know; "
+                             f"known: {sorted(MODELS)}.")
+    return MODELS[name].from_dict(payload, source=str(path))

@@ -1,0 +1,375 @@
+"""The maximum-likelihood base every model declares itself on.
+
+A model subclass names its parameters, the summary columns it reads, its boundary cases and the
+pure likelihood functions from :mod:`clvmodels.likelihoods`; this class validates, compresses the
+data to sufficient statistics, optimises on the log scale with the analytic gradient, derives the
+covariance from the Hessian, and persists the result as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, stats
+
+from .._version import __version__
+from .._io import write_text_atomic
+from ..data.validation import check_summary
+from ..exceptions import BoundaryWarning, ConvergenceError, ModelFileError, NotFittedError
+
+FILE_FORMAT = "clvmodels.model"
+FILE_FORMAT_VERSION = 1
+_GRAD_TOL = 1e-5  # on the per-customer mean log-likelihood, log-parameter scale
+
+
+@dataclass(frozen=True)
+class Boundary:
+    """A parameter limit with a known meaning: warn when a fit lands there."""
+
+    param: str
+    meaning: str
+    below: float | None = None
+    above: float | None = None
+
+    def reached(self, value: float) -> bool:
+        return (self.below is not None and value < self.below) or (
+            self.above is not None and value > self.above
+        )
+
+
+def compress(columns: dict[str, np.ndarray], weights: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Collapse identical rows into one row carrying the summed weight.
+
+    Returns the unique rows (sorted, so the result is deterministic) and their weights.
+    """
+    frame = pd.DataFrame(columns)
+    frame["_w"] = weights
+    grouped = frame.groupby(list(columns), sort=True)["_w"].sum()
+    unique = grouped.index.to_frame(index=False)
+    return {c: unique[c].to_numpy(dtype=float) for c in columns}, grouped.to_numpy(dtype=float)
+
+
+class MLEModel:
+    """Base class for models fitted by maximum likelihood on a customer summary.
+
+    Subclasses set the class attributes and implement :meth:`_loglik` and :meth:`_loglik_grad`
+    (per-row log-likelihood and its gradient with respect to the natural parameters).
+
+    Parameters
+    ----------
+    ci_level : float, default 0.95
+        Confidence level of the intervals in :meth:`summary`.
+    start : dict, optional
+        Starting values for the optimiser, by parameter name; the default is deterministic.
+    max_iter : int, default 1000
+        Iteration limit of the optimiser.
+    """
+
+    name: ClassVar[str]
+    kind: ClassVar[str]  # "purchase" or "spend"
+    param_names: ClassVar[tuple[str, ...]]
+    rate_params: ClassVar[tuple[str, ...]] = ()
+    data_columns: ClassVar[tuple[str, ...]]
+    boundaries: ClassVar[tuple[Boundary, ...]] = ()
+
+    def __init__(self, *, ci_level: float = 0.95, start: dict[str, float] | None = None,
+                 max_iter: int = 1000) -> None:
+        self.ci_level = ci_level
+        self.start = start
+        self.max_iter = max_iter
+
+    # -- hooks ----------------------------------------------------------------------------------
+    @staticmethod
+    def _loglik(params, *columns):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @staticmethod
+    def _loglik_grad(params, *columns):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _default_start(self, columns: dict[str, np.ndarray], weights: np.ndarray) -> np.ndarray:
+        return np.ones(len(self.param_names))
+
+    def _fit_rows(self, frame: pd.DataFrame) -> np.ndarray:
+        """Boolean mask of the rows the likelihood uses (all by default)."""
+        return np.ones(len(frame), dtype=bool)
+
+    def _check_fit(self, frame: pd.DataFrame, columns: dict[str, np.ndarray], weights: np.ndarray) -> None:
+        """Model-specific checks and warnings on the fitting data (none by default)."""
+
+    # -- data -----------------------------------------------------------------------------------
+    def _columns(self, data) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+        frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
+        check_summary(frame, self.data_columns)
+        return frame, {c: frame[c].to_numpy(dtype=float) for c in self.data_columns}
+
+    def _weights(self, frame: pd.DataFrame, weights) -> np.ndarray:
+        if weights is None:
+            return np.ones(len(frame))
+        if isinstance(weights, str):
+            check_summary(frame, (weights,))
+            weights = frame[weights]
+        w = np.asarray(weights, dtype=float)
+        if w.shape != (len(frame),) or not np.all(np.isfinite(w)) or np.any(w < 0):
+            raise ValueError(
+                f"weights must be {len(frame)} finite non-negative numbers, one per row "
+                f"(got shape {w.shape}). Pass the count of customers each row stands for."
+            )
+        return w
+
+    # -- fitting --------------------------------------------------------------------------------
+    def fit(self, data, *, weights=None):
+        """Fit the model by maximum likelihood.
+
+        Parameters
+        ----------
+        data : pandas.DataFrame
+            A customer summary with the columns in ``data_columns`` (as built by
+            :func:`clvmodels.rfm_summary`); its ``attrs["time_unit"]`` is remembered.
+        weights : array_like or str, optional
+            Number of customers each row stands for, or the name of a column holding it.
+            Rows are compressed to unique histories either way, so weighting is exact.
+
+        Returns
+        -------
+        self
+        """
+        frame, columns = self._columns(data)
+        w = self._weights(frame, weights)
+        used = self._fit_rows(frame)
+        columns = {c: v[used] for c, v in columns.items()}
+        w = w[used]
+        self._check_fit(frame, columns, w)
+        unique, counts = compress(columns, w)
+        keep = counts > 0
+        unique, counts = {c: v[keep] for c, v in unique.items()}, counts[keep]
+        arrays = tuple(unique[c] for c in self.data_columns if c in unique)
+
+        n = counts.sum()
+        start = self._start_vector(unique, counts)
+
+        def objective(theta):
+            params = np.exp(theta)
+            with np.errstate(all="ignore"):
+                ll = counts @ self._loglik(params, *arrays) / n
+                grad = counts @ self._loglik_grad(params, *arrays) * params / n
+            if not np.isfinite(ll) or not np.all(np.isfinite(grad)):
+                return np.inf, np.zeros_like(theta)
+            return -ll, -grad
+
+        result = optimize.minimize(objective, np.log(start), jac=True, method="BFGS",
+                                   options={"gtol": 1e-9, "maxiter": self.max_iter})
+        _, grad = objective(result.x)
+        if not np.isfinite(result.fun) or np.max(np.abs(grad)) > _GRAD_TOL:
+            raise ConvergenceError(self._convergence_message(result, grad))
+
+        theta = result.x
+        params = np.exp(theta)
+        hessian = self._hessian(theta, counts, arrays)
+        self._set_fitted(params, self._covariance(params, hessian),
+                         log_likelihood=float(counts @ self._loglik(params, *arrays)),
+                         n_customers=float(n), n_unique=int(len(counts)), n_iter=int(result.nit),
+                         time_unit=frame.attrs.get("time_unit"))
+        self._warn_boundaries()
+        return self
+
+    def _start_vector(self, columns, weights) -> np.ndarray:
+        start = np.asarray(self._default_start(columns, weights), dtype=float)
+        for name, value in (self.start or {}).items():
+            if name not in self.param_names:
+                raise ValueError(f"start has unknown parameter {name!r}; parameters are {self.param_names}.")
+            start[self.param_names.index(name)] = value
+        return start
+
+    def _hessian(self, theta, counts, arrays, step: float = 1e-5) -> np.ndarray:
+        """Hessian of the total negative log-likelihood on the log scale (central differences of
+        the analytic gradient)."""
+        def grad(th):
+            p = np.exp(th)
+            return -(counts @ self._loglik_grad(p, *arrays)) * p
+
+        k = len(theta)
+        h = np.empty((k, k))
+        for i in range(k):
+            e = np.zeros(k)
+            e[i] = step
+            h[:, i] = (grad(theta + e) - grad(theta - e)) / (2 * step)
+        return (h + h.T) / 2
+
+    def _covariance(self, params, hessian) -> np.ndarray:
+        """Covariance of the natural parameters by the delta method from the log-scale Hessian."""
+        try:
+            eig = np.linalg.eigvalsh(hessian)
+            if eig.min() <= 0:
+                raise np.linalg.LinAlgError
+            cov_log = np.linalg.inv(hessian)
+        except np.linalg.LinAlgError:
+            warnings.warn(
+                f"{type(self).__name__}: the Hessian at the optimum is not positive definite, so "
+                "the parameters are not all identified by these data; standard errors are NaN. "
+                "This usually accompanies a boundary solution or too few repeat customers.",
+                BoundaryWarning, stacklevel=3)
+            return np.full_like(hessian, np.nan)
+        cov = cov_log * np.outer(params, params)
+        return (cov + cov.T) / 2
+
+    def _convergence_message(self, result, grad) -> str:
+        return (
+            f"{type(self).__name__}.fit did not converge: {result.message} "
+            f"(after {result.nit} iterations; largest gradient {np.max(np.abs(grad)):.2e}). Try:\n"
+            "  1. checking the summary: frequency, recency and T in the same, sensible time unit "
+            "(weeks or days, not seconds);\n"
+            "  2. another start point, e.g. "
+            f"{type(self).__name__}(start={{{self.param_names[0]!r}: 0.5}});\n"
+            "  3. more iterations with max_iter=5000;\n"
+            "  4. a simpler model if few customers repeat: the data may not identify every parameter."
+        )
+
+    def _warn_boundaries(self) -> None:
+        for boundary in self.boundaries:
+            value = self.params_[boundary.param]
+            if boundary.reached(value):
+                warnings.warn(f"{type(self).__name__}: {boundary.param} = {value:.4g} is at the edge "
+                              f"of its range: {boundary.meaning}", BoundaryWarning, stacklevel=3)
+
+    def _set_fitted(self, params, covariance, *, log_likelihood, n_customers, n_unique, n_iter, time_unit):
+        k = len(self.param_names)
+        self.params_ = pd.Series(np.asarray(params, dtype=float), index=list(self.param_names), name="estimate")
+        self.covariance_ = pd.DataFrame(np.asarray(covariance, dtype=float),
+                                        index=list(self.param_names), columns=list(self.param_names))
+        self.log_likelihood_ = log_likelihood
+        self.n_customers_ = n_customers
+        self.n_unique_ = n_unique
+        self.n_iter_ = n_iter
+        self.time_unit_ = time_unit
+        if log_likelihood is None:
+            self.aic_ = self.bic_ = None
+        else:
+            self.aic_ = 2 * k - 2 * log_likelihood
+            self.bic_ = k * np.log(n_customers) - 2 * log_likelihood
+
+    # -- fitted state ---------------------------------------------------------------------------
+    @classmethod
+    def from_params(cls, params: dict[str, float] | None = None, *, covariance=None,
+                    time_unit: str | None = None, **kwargs):
+        """Build a fitted model from known parameter values (e.g. from a paper).
+
+        Parameters
+        ----------
+        params : dict
+            Value of every parameter in ``param_names``; may also be passed as keywords.
+        covariance : array_like, optional
+            Covariance of the parameters; NaN if not given.
+        time_unit : str, optional
+            Time unit the parameters refer to (``"D"``, ``"W"``, ...).
+        """
+        params = dict(params or {})
+        settings = {k: kwargs.pop(k) for k in ("ci_level", "start", "max_iter") if k in kwargs}
+        params.update(kwargs)
+        unknown = set(params) - set(cls.param_names)
+        missing = [p for p in cls.param_names if p not in params]
+        if unknown or missing:
+            raise ValueError(f"{cls.__name__}.from_params needs exactly {cls.param_names}; "
+                             f"missing {missing}, unknown {sorted(unknown)}.")
+        values = np.array([float(params[p]) for p in cls.param_names])
+        if not np.all(np.isfinite(values)) or np.any(values <= 0):
+            raise ValueError(f"{cls.__name__} parameters must be positive and finite, got {params}.")
+        model = cls(**settings)
+        k = len(values)
+        cov = np.full((k, k), np.nan) if covariance is None else np.asarray(covariance, dtype=float)
+        model._set_fitted(values, cov, log_likelihood=None, n_customers=None, n_unique=None,
+                          n_iter=None, time_unit=time_unit)
+        return model
+
+    @property
+    def is_fitted(self) -> bool:
+        return hasattr(self, "params_")
+
+    def _require_fitted(self) -> np.ndarray:
+        if not self.is_fitted:
+            raise NotFittedError(f"This {type(self).__name__} is not fitted yet: call fit(summary) "
+                                 f"or {type(self).__name__}.from_params(...) before predicting.")
+        return self.params_.to_numpy()
+
+    def summary(self) -> pd.DataFrame:
+        """Estimates, standard errors and confidence intervals at ``ci_level``.
+
+        Intervals are computed on the log scale and exponentiated, so they stay positive.
+        """
+        params = self._require_fitted()
+        se = np.sqrt(np.diag(self.covariance_.to_numpy()))
+        z = stats.norm.ppf(0.5 + self.ci_level / 2)
+        se_log = se / params
+        label = f"{self.ci_level:.0%}"
+        return pd.DataFrame({
+            "estimate": params,
+            "std_error": se,
+            f"lower {label}": params * np.exp(-z * se_log),
+            f"upper {label}": params * np.exp(z * se_log),
+        }, index=pd.Index(self.param_names, name="parameter"))
+
+    def _prediction_frame(self, data) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+        self._require_fitted()
+        return self._columns(data)
+
+    def __repr__(self) -> str:
+        if not self.is_fitted:
+            return f"{type(self).__name__}(unfitted)"
+        values = ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items())
+        return f"{type(self).__name__}({values})"
+
+    # -- persistence ----------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready description of the fitted model."""
+        self._require_fitted()
+        return {
+            "format": FILE_FORMAT,
+            "format_version": FILE_FORMAT_VERSION,
+            "model": self.name,
+            "library_version": __version__,
+            "time_unit": self.time_unit_,
+            "settings": {"ci_level": self.ci_level, "start": self.start, "max_iter": self.max_iter},
+            "params": {k: float(v) for k, v in self.params_.items()},
+            "covariance": [[None if np.isnan(v) else float(v) for v in row]
+                           for row in self.covariance_.to_numpy()],
+            "fit": {"log_likelihood": self.log_likelihood_, "n_customers": self.n_customers_,
+                    "n_unique": self.n_unique_, "n_iter": self.n_iter_},
+        }
+
+    def save(self, path) -> None:
+        """Write the fitted model as JSON (atomically; never pickle)."""
+        write_text_atomic(path, json.dumps(self.to_dict(), indent=2))
+
+    @classmethod
+    def from_dict(cls, payload: dict[str, Any], *, source: str = "the model file"):
+        if not isinstance(payload, dict) or payload.get("format") != FILE_FORMAT:
+            raise ModelFileError(f"{source} is not a clvmodels model file (no format {FILE_FORMAT!r}).")
+        if payload.get("format_version", 0) > FILE_FORMAT_VERSION:
+            raise ModelFileError(f"{source} was written by a newer clvmodels "
+                                 f"({payload.get('library_version')}); upgrade clvmodels to read it.")
+        if payload.get("model") != cls.name:
+            raise ModelFileError(f"{source} holds a {payload.get('model')!r} model, not {cls.name!r}; "
+                                 "load it with clvmodels.load_model(path) or the matching class.")
+        cov = np.array([[np.nan if v is None else v for v in row] for row in payload["covariance"]], dtype=float)
+        model = cls.from_params(payload["params"], covariance=cov, time_unit=payload.get("time_unit"),
+                                **payload.get("settings", {}))
+        fit = payload.get("fit", {})
+        if fit.get("log_likelihood") is not None:
+            model._set_fitted(model.params_.to_numpy(), cov, log_likelihood=fit["log_likelihood"],
+                              n_customers=fit["n_customers"], n_unique=fit["n_unique"],
+                              n_iter=fit["n_iter"], time_unit=payload.get("time_unit"))
+        return model
+
+    @classmethod
+    def load(cls, path):
+        """Read a model written by :meth:`save`; checks the model type and file version."""
+        try:
+            payload = json.loads(open(path, encoding="utf-8").read())
+        except json.JSONDecodeError as err:
+            raise ModelFileError(f"{path} is not valid JSON ({err}); was it written by clvmodels?") from None
+        return cls.from_dict(payload, source=str(path))
