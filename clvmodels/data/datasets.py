@@ -25,10 +25,10 @@ def _file(name: str):
     return resources.files("clvmodels.data").joinpath("files", name)
 
 
-def _read_log(name: str, columns: list[str]) -> pd.DataFrame:
+def _read_log(name: str, columns: list[str], *, header: bool) -> pd.DataFrame:
     with _file(name).open("rb") as fh:
         frame = pd.read_csv(fh, sep=r"\s+", header=None, names=columns, compression="gzip",
-                            dtype={"date": str})
+                            dtype={"date": str}, skiprows=1 if header else 0)
     frame["date"] = pd.to_datetime(frame["date"], format="%Y%m%d")
     return frame
 
@@ -42,13 +42,14 @@ def load_cdnow_transactions() -> pd.DataFrame:
         ``customer_id`` (sample id 1..2357, as in the published summary), ``master_id``, ``date``
         (datetime), ``quantity`` (number of CDs) and ``amount`` (dollars).
     """
-    frame = _read_log("CDNOW_sample.txt.gz", ["master_id", "customer_id", "date", "quantity", "amount"])
+    frame = _read_log("CDNOW_sample.txt.gz", ["master_id", "customer_id", "date", "quantity", "amount"],
+                      header=False)
     return frame[["customer_id", "master_id", "date", "quantity", "amount"]]
 
 
 def load_cdnow_master() -> pd.DataFrame:
     """The full CDNOW log (69,659 rows, 23,570 customers): ``customer_id, date, quantity, amount``."""
-    return _read_log("CDNOW_master.txt.gz", ["customer_id", "date", "quantity", "amount"])
+    return _read_log("CDNOW_master.txt.gz", ["customer_id", "date", "quantity", "amount"], header=True)
 
 
 def load_cdnow_summary() -> pd.DataFrame:

@@ -269,7 +269,7 @@ class MLEModel:
             Time unit the parameters refer to (``"D"``, ``"W"``, ...).
         """
         params = dict(params or {})
-        settings = {k: kwargs.pop(k) for k in ("ci_level", "start", "max_iter") if k in kwargs}
+        settings = {k: kwargs.pop(k) for k in list(kwargs) if k not in cls.param_names}
         params.update(kwargs)
         unknown = set(params) - set(cls.param_names)
         missing = [p for p in cls.param_names if p not in params]
@@ -285,6 +285,15 @@ class MLEModel:
         model._set_fitted(values, cov, log_likelihood=None, n_customers=None, n_unique=None,
                           n_iter=None, time_unit=time_unit)
         return model
+
+    def get_settings(self) -> dict[str, Any]:
+        """The constructor settings (keyword arguments of ``__init__``)."""
+        import inspect
+
+        names = [p.name for p in inspect.signature(type(self).__init__).parameters.values()
+                 if p.kind is p.KEYWORD_ONLY]
+        names += [n for n in ("ci_level", "start", "max_iter") if n not in names]
+        return {n: getattr(self, n) for n in names}
 
     @property
     def is_fitted(self) -> bool:
@@ -333,7 +342,7 @@ class MLEModel:
             "model": self.name,
             "library_version": __version__,
             "time_unit": self.time_unit_,
-            "settings": {"ci_level": self.ci_level, "start": self.start, "max_iter": self.max_iter},
+            "settings": self.get_settings(),
             "params": {k: float(v) for k, v in self.params_.items()},
             "covariance": [[None if np.isnan(v) else float(v) for v in row]
                            for row in self.covariance_.to_numpy()],

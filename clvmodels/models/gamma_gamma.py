@@ -21,8 +21,16 @@ class GammaGammaModel(MLEModel):
 
     Fit on a summary with ``frequency`` and ``monetary_value`` (the mean value of the repeat
     purchases). Only customers with ``frequency > 0`` inform the fit; the others are counted in
-    ``n_excluded_``. The model assumes spend is independent of purchase frequency: ``fit`` warns
+    ``n_excluded_`` (a dict by reason). Repeat customers whose ``monetary_value`` is not positive
+    are an error, unless ``on_nonpositive="exclude"`` leaves them out of the fit (still counted). The model assumes spend is independent of purchase frequency: ``fit`` warns
     when their correlation among repeat customers exceeds 0.3 in absolute value.
+
+    Parameters
+    ----------
+    on_nonpositive : {"raise", "exclude"}, default "raise"
+        What to do with repeat customers whose mean spend is zero or negative.
+    **settings
+        ``ci_level``, ``start``, ``max_iter`` as for every model.
 
     Examples
     --------
@@ -45,18 +53,27 @@ class GammaGammaModel(MLEModel):
     _loglik = staticmethod(gamma_gamma.loglik)
     _loglik_grad = staticmethod(gamma_gamma.loglik_grad)
 
+    def __init__(self, *, on_nonpositive: str = "raise", **settings) -> None:
+        super().__init__(**settings)
+        if on_nonpositive not in ("raise", "exclude"):
+            raise ValueError(f"on_nonpositive must be 'raise' or 'exclude', got {on_nonpositive!r}.")
+        self.on_nonpositive = on_nonpositive
+
     def _fit_rows(self, frame):
-        used = frame["frequency"].to_numpy(dtype=float) > 0
-        self.n_excluded_ = int((~used).sum())
-        nonpositive = used & (frame["monetary_value"].to_numpy(dtype=float) <= 0)
-        if nonpositive.any():
+        x = frame["frequency"].to_numpy(dtype=float)
+        nonpositive = (x > 0) & (frame["monetary_value"].to_numpy(dtype=float) <= 0)
+        if nonpositive.any() and self.on_nonpositive == "raise":
             raise invalid_rows_error(
                 "monetary_value", "must be positive for customers with repeat purchases (the "
                 "Gamma-Gamma model describes positive spend)", nonpositive, frame,
-                "Exclude returns and zero-value orders before building the summary, or drop these customers.")
+                "Exclude returns and zero-value orders before building the summary, or pass "
+                "GammaGammaModel(on_nonpositive='exclude') to leave these customers out of the fit (counted).")
+        used = (x > 0) & ~nonpositive
+        self.n_excluded_ = {"no_repeat_purchase": int((x == 0).sum()),
+                            "nonpositive_monetary_value": int(nonpositive.sum())}
         if not used.any():
             raise invalid_rows_error("frequency", "needs at least one customer with a repeat purchase "
-                                     "to fit spend", ~used, frame, "Use a longer observation period.")
+                                     "and positive spend to fit", ~used, frame, "Use a longer observation period.")
         return used
 
     def _check_fit(self, frame, columns, weights):

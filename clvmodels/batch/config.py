@@ -1,0 +1,185 @@
+"""The YAML run configuration: a versioned pydantic schema with helpful errors.
+
+Unknown keys are rejected with a "did you mean" hint, and every problem is reported at once with
+its location (``summary.freq``, ``models[1]``...). Paths are relative to the working directory.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import typing
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from ..exceptions import ConfigError
+from ..models import MODELS
+
+DATASETS = ("cdnow_sample", "cdnow_master")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class InputConfig(_Section):
+    """Where the transactions come from and which columns hold what."""
+
+    dataset: Literal["cdnow_sample", "cdnow_master"] | None = Field(
+        None, description="A bundled dataset instead of a file.")
+    path: str | None = Field(None, description="CSV or Parquet file of transactions.")
+    format: Literal["auto", "csv", "parquet"] = "auto"
+    customer_id: str = "customer_id"
+    datetime: str = "date"
+    monetary_value: str | None = "amount"
+    datetime_format: str | None = None
+    on_invalid: Literal["raise", "exclude"] = "raise"
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        if (self.dataset is None) == (self.path is None):
+            raise ValueError("give exactly one of 'dataset' (a bundled dataset: "
+                             f"{', '.join(DATASETS)}) or 'path' (a CSV or Parquet file)")
+        return self
+
+
+class SummaryConfig(_Section):
+    """How transactions become the RFM summary."""
+
+    freq: Literal["h", "D", "W", "M"] = "D"
+    time_unit: Literal["h", "D", "W", "M"] = "W"
+    observation_period_end: dt.date | None = None
+
+
+class ModelSpec(_Section):
+    """A model by registry name, with constructor options."""
+
+    name: str
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _known(cls, name):
+        if name not in MODELS:
+            close = difflib.get_close_matches(name, list(MODELS), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ValueError(f"unknown model {name!r} (available: {', '.join(sorted(MODELS))}){hint}")
+        return name
+
+
+class ClvConfig(_Section):
+    horizon_months: Annotated[int, Field(ge=1)] = 12
+    discount_rate: Annotated[float, Field(gt=-1)] = 0.01
+    margin: Annotated[float, Field(gt=0)] = 1.0
+
+
+class PredictionsConfig(_Section):
+    """What to predict: purchase horizons in the summary's time unit, and CLV settings."""
+
+    horizons: list[Annotated[float, Field(gt=0)]] = Field(default_factory=lambda: [52.0])
+    clv: ClvConfig = Field(default_factory=ClvConfig)
+
+
+class OutputConfig(_Section):
+    directory: str = "out"
+    formats: list[Literal["parquet", "csv"]] = Field(default_factory=lambda: ["parquet"])
+
+
+class RunConfig(_Section):
+    """A whole scoring run. See ``configs/cdnow.yaml`` for a commented example."""
+
+    version: Literal[1] = 1
+    input: InputConfig
+    summary: SummaryConfig = Field(default_factory=SummaryConfig)
+    models: list[ModelSpec] = Field(default_factory=lambda: [ModelSpec(name="bgnbd"), ModelSpec(name="gamma_gamma")])
+    predictions: PredictionsConfig = Field(default_factory=PredictionsConfig)
+    output: OutputConfig = Field(default_factory=OutputConfig)
+
+    @field_validator("models", mode="before")
+    @classmethod
+    def _names_to_specs(cls, value):
+        if isinstance(value, list):
+            return [{"name": v} if isinstance(v, str) else v for v in value]
+        return value
+
+    @model_validator(mode="after")
+    def _one_of_each_kind(self):
+        kinds = [MODELS[m.name].kind for m in self.models]
+        if kinds.count("purchase") != 1 or kinds.count("spend") > 1:
+            raise ValueError("models must list exactly one purchase model (e.g. bgnbd) and at most one "
+                             f"spend model (e.g. gamma_gamma); got {[m.name for m in self.models]}")
+        return self
+
+
+def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:
+    """Field names of the section at ``loc`` (for 'did you mean' hints)."""
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part)
+        if field is None:
+            return []
+        candidates = [field.annotation, *typing.get_args(field.annotation)]
+        nested = [c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)]
+        nested += [a for c in candidates for a in typing.get_args(c) if isinstance(a, type) and issubclass(a, BaseModel)]
+        if not nested:
+            return []
+        model = nested[0]
+    return list(model.model_fields)
+
+
+def _location(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def format_errors(err: ValidationError, source: str) -> str:
+    lines = []
+    for e in err.errors():
+        loc = tuple(p for p in e["loc"] if p not in ("function-after",))
+        if e["type"] == "extra_forbidden":
+            key = loc[-1]
+            close = difflib.get_close_matches(str(key), _fields_at(RunConfig, loc[:-1]), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            lines.append(f"  - {_location(loc)}: unknown key {key!r}{hint}")
+        else:
+            msg = e["msg"].removeprefix("Value error, ")
+            lines.append(f"  - {_location(loc)}: {msg}")
+    count = len(lines)
+    return f"{source}: {count} problem{'s' if count > 1 else ''} in the configuration:\n" + "\n".join(lines)
+
+
+def parse_config(raw: Any, *, source: str = "config") -> RunConfig:
+    """Validate an already-loaded mapping as a :class:`RunConfig`."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: the configuration must be a mapping of sections "
+                          f"(input, summary, models, ...), got {type(raw).__name__}.")
+    try:
+        return RunConfig.model_validate(raw)
+    except ValidationError as err:
+        raise ConfigError(format_errors(err, source)) from None
+
+
+def load_config(path: str | Path) -> RunConfig:
+    """Read a YAML config with ``yaml.safe_load`` and validate it.
+
+    Raises
+    ------
+    ConfigError
+        Listing every problem with its location, and the closest valid key for unknown keys.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError(f"cannot read config {path}: {err.strerror}.") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path} is not valid YAML: {err}") from None
+    return parse_config(raw, source=str(path))
