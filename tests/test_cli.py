@@ -205,11 +205,14 @@ def test_help_is_enough_to_use_it(capsys):
 
 
 def test_unexpected_failure_exits_1_with_log(tmp_path, monkeypatch, capsys):
+    import tempfile
+
     import clvmodels.batch as batch
 
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     monkeypatch.setattr(batch, "run", lambda *a, **k: 1 / 0)
     path = write(tmp_path, SAMPLE_CONFIG.format(out=tmp_path / "out"))
     assert cli.main(["run", str(path)]) == 1
     err = capsys.readouterr().err
     log = err.split("traceback is in ")[1].strip()
-    assert "ZeroDivisionError" in open(log).read()
+    assert log.startswith(str(tmp_path)) and "ZeroDivisionError" in open(log).read()
