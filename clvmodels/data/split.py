@@ -7,8 +7,8 @@ import pandas as pd
 
 from ..exceptions import InvalidValueError
 from . import periods
-from .summary import _attach, _summarise, occasions, per_customer
-from .transactions import OnInvalid, Transactions, prepare_transactions
+from .summary import _attach, _summarise, occasions, per_customer, period_of
+from .transactions import OnInvalid, Transactions, _as_naive, cutoff, prepare_transactions
 
 
 def calibration_holdout_split(transactions: pd.DataFrame, *, customer_id_col: str, datetime_col: str,
@@ -22,12 +22,20 @@ def calibration_holdout_split(transactions: pd.DataFrame, *, customer_id_col: st
     the holdout period up to ``observation_period_end``:
 
     - ``frequency_holdout``: number of purchase occasions in the holdout;
-    - ``monetary_value_holdout``: mean value of those occasions (0 if none);
-    - ``duration_holdout``: length of the holdout period in ``time_unit``.
+    - ``monetary_value_holdout``: mean value of those occasions (0 if none); transactions in one
+      ``freq`` period add up to one occasion, as in the calibration (lifetimes instead averages
+      the individual transactions);
+    - ``duration_holdout``: length of the holdout period in ``time_unit`` (``freq`` periods from
+      the calibration end to the observation end).
+
+    The split is by time: transactions up to ``calibration_period_end`` (a bare date includes its
+    whole day) are calibration, later ones up to ``observation_period_end`` are holdout, so the
+    calibration columns equal ``rfm_summary(..., observation_period_end=calibration_period_end)``.
 
     Customers whose first purchase falls in the holdout are excluded and counted in
     ``attrs["exclusions"]["customers"]["first_purchase_in_holdout"]`` (their rows under ``rows``).
-    Parameters are those of :func:`rfm_summary`.
+    Parameters are those of :func:`rfm_summary`; ``attrs`` also holds ``calibration_period_end``,
+    and ``n_rows_used`` counts calibration plus holdout rows of the customers kept.
     """
     freq = periods.normalise(freq, what="freq")
     time_unit = periods.normalise(time_unit, what="time_unit")
@@ -35,20 +43,22 @@ def calibration_holdout_split(transactions: pd.DataFrame, *, customer_id_col: st
     tx = prepare_transactions(transactions, customer_id_col=customer_id_col, datetime_col=datetime_col,
                               monetary_value_col=monetary_value_col, datetime_format=datetime_format,
                               observation_period_end=observation_period_end, on_invalid=on_invalid)
-    cal_end = pd.Timestamp(calibration_period_end)
-    if cal_end >= tx.observation_period_end.normalize():
+    cal_end = _as_naive(calibration_period_end, tx.tz, name="calibration_period_end")
+    cal_cut = cutoff(cal_end)
+    cal_period, end_period = period_of(cal_cut, freq), period_of(tx.end_cutoff, freq)
+    if cal_cut >= tx.end_cutoff or cal_period >= end_period:
         raise InvalidValueError(
-            f"calibration_period_end {cal_end.date()} must be before observation_period_end "
-            f"{tx.observation_period_end.date()}; otherwise there is no holdout period.")
-    def to_period(ts):
-        return int(periods.period_index(np.array([ts.to_datetime64()]), freq)[0])
-
-    cal_period, end_period = to_period(cal_end), to_period(tx.observation_period_end)
+            f"calibration_period_end {cal_end} must be before observation_period_end "
+            f"{tx.observation_period_end}, in an earlier {freq!r} period; otherwise there is no holdout "
+            "period. Pass an earlier calibration_period_end or a later observation_period_end.")
     period = periods.period_index(tx.timestamps, freq)
-    in_cal = period <= cal_period
+    # Split by time, as rfm_summary cuts at its end: a transaction after calibration_period_end is
+    # holdout even when it falls in the same week or month as the calibration end.
+    in_cal = tx.timestamps <= np.datetime64(cal_cut.as_unit("ns"))
     if not in_cal.any():
-        raise InvalidValueError(f"calibration_period_end {cal_end.date()} is before the first transaction; "
-                                "the calibration period would be empty. Pass a later date.")
+        raise InvalidValueError(
+            f"calibration_period_end {cal_end} is before the first transaction "
+            f"({pd.Timestamp(tx.timestamps.min())}); the calibration period would be empty. Pass a later date.")
 
     seen = np.zeros(len(tx.customer_ids), dtype=bool)
     seen[tx.codes[in_cal]] = True
@@ -75,5 +85,5 @@ def calibration_holdout_split(transactions: pd.DataFrame, *, customer_id_col: st
     if tx.amounts is not None:
         frame["monetary_value_holdout"] = values[codes]
     frame["duration_holdout"] = (end_period - cal_period) * factor
-    return _attach(frame, tx, freq=freq, time_unit=time_unit,
-                   calibration_period_end=cal_end.isoformat())
+    return _attach(frame, tx, freq=freq, time_unit=time_unit, calibration_period_end=cal_end.isoformat(),
+                   n_rows_used=int(in_cal.sum() + hold.sum()))

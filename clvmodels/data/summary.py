@@ -38,6 +38,11 @@ def per_customer(occ_customer: np.ndarray, occ_period: np.ndarray, occ_value: np
     return out
 
 
+def period_of(stamp: pd.Timestamp, freq: str) -> int:
+    """Index of the ``freq`` period holding ``stamp`` (as :func:`periods.period_index`)."""
+    return int(periods.period_index(np.array([stamp.as_unit("ns").to_datetime64()]), freq)[0])
+
+
 def _summarise(tx: Transactions, *, end_period: int, freq: str, time_unit: str) -> pd.DataFrame:
     factor = periods.unit_factor(freq, time_unit)
     occ = occasions(tx.codes, periods.period_index(tx.timestamps, freq), tx.amounts)
@@ -61,6 +66,7 @@ def _attach(frame: pd.DataFrame, tx: Transactions, *, freq: str, time_unit: str,
         "freq": freq,
         "observation_period_end": tx.observation_period_end.isoformat(),
         "n_rows_read": tx.n_rows_read,
+        "n_rows_used": len(tx.codes),
         "exclusions": tx.exclusions.to_dict(),
         **extra,
     })
@@ -93,14 +99,15 @@ def rfm_summary(transactions: pd.DataFrame, *, customer_id_col: str, datetime_co
     monetary_value_col : str, optional
         Name of the amount column; adds ``monetary_value``.
     observation_period_end : date-like, optional
-        End of observation (the whole day counts). Later transactions are left out and counted.
-        Default: the last transaction date.
+        End of observation: a bare date includes its whole day, a timestamp with a time of day is
+        the exact end. Later transactions are left out and counted. Default: the last transaction.
     freq : {"D", "W", "M", "h"}
         Granularity of purchase occasions.
     time_unit : {"W", "D", "M", "h"}
         Unit of ``recency`` and ``T``.
     datetime_format : str, optional
-        ``strftime`` format of the date column when it is text or an integer like ``19970101``.
+        ``strftime`` format of the date column when it is text or an integer like ``19970101``
+        (required for integers). Time-zone-aware dates keep their local wall-clock time.
     on_invalid : {"raise", "exclude"}
         Raise on invalid rows (default) or exclude them and count them.
 
@@ -108,7 +115,8 @@ def rfm_summary(transactions: pd.DataFrame, *, customer_id_col: str, datetime_co
     -------
     pandas.DataFrame
         Indexed by customer id. ``attrs`` holds ``time_unit``, ``freq``, ``observation_period_end``,
-        ``n_rows_read`` and ``exclusions`` (rows and customers left out, by reason).
+        ``n_rows_read``, ``n_rows_used`` and ``exclusions`` (rows and customers left out, by reason);
+        ``n_rows_read == n_rows_used + sum(exclusions["rows"].values())``.
 
     Examples
     --------
@@ -116,8 +124,8 @@ def rfm_summary(transactions: pd.DataFrame, *, customer_id_col: str, datetime_co
     >>> tx = datasets.load_cdnow_transactions()
     >>> summary = rfm_summary(tx, customer_id_col="customer_id", datetime_col="date",
     ...                       monetary_value_col="amount", observation_period_end="1997-09-30")
-    >>> summary.loc[1].round(2).to_dict()
-    {'frequency': 2.0, 'recency': 30.43, 'T': 38.86, 'monetary_value': 22.35}
+    >>> summary.loc[1].round(3).to_dict()  # published (2 decimals): 2, 30.43, 38.86, 22.35
+    {'frequency': 2.0, 'recency': 30.429, 'T': 38.857, 'monetary_value': 22.345}
     """
     freq = periods.normalise(freq, what="freq")
     time_unit = periods.normalise(time_unit, what="time_unit")
@@ -125,6 +133,6 @@ def rfm_summary(transactions: pd.DataFrame, *, customer_id_col: str, datetime_co
     tx = prepare_transactions(transactions, customer_id_col=customer_id_col, datetime_col=datetime_col,
                               monetary_value_col=monetary_value_col, datetime_format=datetime_format,
                               observation_period_end=observation_period_end, on_invalid=on_invalid)
-    end_period = int(periods.period_index(np.array([tx.observation_period_end.to_datetime64()]), freq)[0])
+    end_period = period_of(tx.end_cutoff, freq)
     frame = _summarise(tx, end_period=end_period, freq=freq, time_unit=time_unit)
     return _attach(frame, tx, freq=freq, time_unit=time_unit)

@@ -15,7 +15,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from ..exceptions import ExcludedRowsWarning, InvalidValueError
+from ..exceptions import EmptyDataError, ExcludedRowsWarning, InvalidValueError
 from .validation import invalid_rows_error, require_columns, require_rows
 
 OnInvalid = Literal["raise", "exclude"]
@@ -55,16 +55,71 @@ class Transactions:
     observation_period_end: pd.Timestamp
     n_rows_read: int
     exclusions: Exclusions
+    #: Time zone of the input dates (their wall-clock time is kept), ``None`` when naive.
+    tz: object = None
+
+    @property
+    def end_cutoff(self) -> pd.Timestamp:
+        """Last instant observed (the whole end day when the end is a bare date)."""
+        return cutoff(self.observation_period_end)
 
 
-def _parse_dates(column: pd.Series, datetime_format: str | None) -> pd.Series:
+def _parse_dates(column: pd.Series, datetime_format: str | None, name: str):
+    """Parse ``column`` into naive wall-clock timestamps; return them and the column's time zone.
+
+    Time-zone-aware values keep their local wall-clock time (a purchase at 21:00 in New York
+    belongs to that New York day, not to the next UTC day); the zone is returned so that the
+    observation end can be read in it.
+    """
     if isinstance(column.dtype, pd.DatetimeTZDtype):
-        return column.dt.tz_convert("UTC").dt.tz_localize(None)
+        return column.dt.tz_localize(None), column.dt.tz
     if pd.api.types.is_datetime64_any_dtype(column.dtype):
-        return column
-    if datetime_format is not None and pd.api.types.is_numeric_dtype(column.dtype):
+        return column, None
+    if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
+        if datetime_format is None:
+            example = column.dropna().iloc[0].item() if column.notna().any() else None
+            raise InvalidValueError(
+                f"column {name!r} holds numbers (e.g. {example!r}), not dates; read as nanoseconds since "
+                "1970 they would give meaningless dates. Pass datetime_format= (e.g. '%Y%m%d' for "
+                "19970101) or convert the column with pandas.to_datetime first.")
         column = column.astype("Int64").astype("string")
-    return pd.to_datetime(column, format=datetime_format, errors="coerce")
+    def mixed_zones(detail: str = "") -> InvalidValueError:
+        return InvalidValueError(
+            f"column {name!r}: dates must share one time zone{detail}. Convert them first, e.g. "
+            f"pandas.to_datetime(df[{name!r}], utc=True).dt.tz_convert('Europe/London').")
+
+    try:
+        parsed = pd.to_datetime(column, format=datetime_format, errors="coerce")
+    except ValueError as exc:  # mixed UTC offsets cannot share one dtype (pandas >= 3 raises)
+        raise mixed_zones(f" ({exc})") from exc
+    if not pd.api.types.is_datetime64_any_dtype(parsed.dtype):  # pandas 2 returns objects instead
+        raise mixed_zones()
+    if isinstance(parsed.dtype, pd.DatetimeTZDtype):
+        return parsed.dt.tz_localize(None), parsed.dt.tz
+    return parsed, None
+
+
+def _as_naive(value, tz, *, name: str) -> pd.Timestamp:
+    """Read a user-supplied date as naive wall-clock time in the data's time zone ``tz``."""
+    try:
+        stamp = pd.Timestamp(value)
+    except (TypeError, ValueError) as exc:
+        raise InvalidValueError(f"{name} {value!r} is not a date ({exc}). Pass e.g. '1997-09-30'.") from exc
+    if stamp is pd.NaT:
+        raise InvalidValueError(f"{name} is missing (NaT). Pass a date such as '1997-09-30'.")
+    if stamp.tzinfo is not None:
+        stamp = (stamp.tz_convert(tz) if tz is not None else stamp).tz_localize(None)
+    if not pd.Timestamp.min <= stamp <= pd.Timestamp.max - pd.Timedelta(days=1):
+        raise InvalidValueError(f"{name} {stamp} is outside the supported range {pd.Timestamp.min.date()} "
+                                f"to {pd.Timestamp.max.date()}. Pass a date within it.")
+    return stamp
+
+
+def cutoff(stamp: pd.Timestamp) -> pd.Timestamp:
+    """Last instant included by an end date: a bare date (midnight) includes its whole day."""
+    if stamp == stamp.normalize():
+        return stamp + pd.Timedelta(days=1) - pd.Timedelta(1, "ns")
+    return stamp
 
 
 def _handle(mask, *, column, rule, reason, frame, remedy, on_invalid, exclusions, keep):
@@ -93,9 +148,14 @@ def prepare_transactions(transactions: pd.DataFrame, *, customer_id_col: str, da
     monetary_value_col : str, optional
         Column with the transaction amount (non-negative).
     datetime_format : str, optional
-        ``strftime`` format of ``datetime_col`` when it is text or a number such as ``19970101``.
+        ``strftime`` format of ``datetime_col`` when it is text or a number such as ``19970101``
+        (numbers without a format are refused rather than read as nanoseconds since 1970).
+        Time-zone-aware dates keep their local wall-clock time.
     observation_period_end : date-like, optional
-        End of observation; later transactions are left out and counted. Default: the last date.
+        End of observation; later transactions are left out and counted. A bare date includes its
+        whole day; a timestamp with a time of day is the exact end. With time-zone-aware dates it
+        is read in their zone (a naive end is taken as wall-clock time there). Default: the last
+        transaction.
     on_invalid : {"raise", "exclude"}
         Whether invalid rows stop the run or are excluded and counted.
 
@@ -122,14 +182,20 @@ def prepare_transactions(transactions: pd.DataFrame, *, customer_id_col: str, da
                    keep=keep, **common)
 
     raw_dates = frame[datetime_col]
-    dates = _parse_dates(raw_dates, datetime_format)
+    dates, tz = _parse_dates(raw_dates, datetime_format, datetime_col)
     missing_date = raw_dates.isna().to_numpy()
     keep = _handle(missing_date, column=datetime_col, rule="date must not be missing",
                    reason="missing_date", remedy="Fill in or drop the rows without a date.", keep=keep, **common)
     fmt = f"format {datetime_format!r}" if datetime_format else "a recognisable date format"
     keep = _handle(dates.isna().to_numpy() & ~missing_date, column=datetime_col,
                    rule=f"date must parse with {fmt}", reason="unparsable_date",
-                   remedy="Pass datetime_format= matching the data (e.g. '%Y%m%d') or fix these values.",
+                   remedy="Pass datetime_format= matching the data (e.g. '%Y%m%d', or 'ISO8601' for ISO dates "
+                          "with and without times) or fix these values.",
+                   keep=keep, **common)
+    out_of_range = ((dates < pd.Timestamp.min) | (dates > pd.Timestamp.max)).to_numpy()
+    keep = _handle(out_of_range, column=datetime_col,
+                   rule=f"date must lie between {pd.Timestamp.min.date()} and {pd.Timestamp.max.date()}",
+                   reason="date_out_of_range", remedy="Fix these values (a typo in the year?).",
                    keep=keep, **common)
 
     amounts = None
@@ -152,25 +218,28 @@ def prepare_transactions(transactions: pd.DataFrame, *, customer_id_col: str, da
                        remedy="Remove returns and refunds (or net them into their orders) before summarising.",
                        keep=keep, **common)
 
+    if not keep.any():
+        raise EmptyDataError(
+            f"The transactions table has no valid rows: all {len(frame)} rows were excluded as invalid "
+            f"({exclusions.rows}). Fix the data, or check customer_id_col=, datetime_col=, "
+            "monetary_value_col= and datetime_format=.")
     if exclusions.total_rows:
         warnings.warn(f"{exclusions.total_rows} invalid transaction rows were excluded: {exclusions.rows}.",
                       ExcludedRowsWarning, stacklevel=3)
-    stamps = dates.to_numpy(dtype="datetime64[ns]")
-    if not keep.any():
-        require_rows(frame.iloc[:0], what="The transactions table after excluding invalid rows")
+    # Invalid rows become NaT first so that out-of-range dates cannot overflow nanoseconds.
+    stamps = dates.where(keep).to_numpy(dtype="datetime64[ns]")
 
     first_date = stamps[keep].min()
     if observation_period_end is None:
         end = pd.Timestamp(stamps[keep].max())
     else:
-        end = pd.Timestamp(observation_period_end)
-        if end.tzinfo is not None:
-            end = end.tz_convert("UTC").tz_localize(None)
-        if end < first_date:
+        end = _as_naive(observation_period_end, tz, name="observation_period_end")
+        if cutoff(end) < first_date:
             raise InvalidValueError(
-                f"observation_period_end {end.date()} is before the first transaction "
-                f"({pd.Timestamp(first_date).date()}); no data would be observed. Pass a later date.")
-    after = keep & (stamps > np.datetime64(end.normalize() + pd.Timedelta(days=1) - pd.Timedelta(1, "ns")))
+                f"observation_period_end {end} is before the first transaction "
+                f"({pd.Timestamp(first_date)}): all {int(keep.sum())} valid rows come after it and no data "
+                "would be observed. Pass a later date.")
+    after = keep & (stamps > np.datetime64(cutoff(end).as_unit("ns")))
     exclusions.add_rows("after_observation_end", after.sum())
     keep &= ~after
 
@@ -178,4 +247,4 @@ def prepare_transactions(transactions: pd.DataFrame, *, customer_id_col: str, da
     customer_ids = pd.Index(customer_ids, name=customer_id_col)
     return Transactions(codes=codes.astype(np.int64), customer_ids=customer_ids, timestamps=stamps[keep],
                         amounts=None if amounts is None else amounts[keep],
-                        observation_period_end=end, n_rows_read=len(frame), exclusions=exclusions)
+                        observation_period_end=end, n_rows_read=len(frame), exclusions=exclusions, tz=tz)

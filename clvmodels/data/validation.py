@@ -27,8 +27,13 @@ def require_columns(frame: pd.DataFrame, columns: Iterable[str], *, what: str, h
     if not missing:
         return
     parts = []
+    by_lower = {}
+    for c in present:
+        by_lower.setdefault(c.lower(), c)
     for name in missing:
-        close = difflib.get_close_matches(str(name), present, n=1, cutoff=0.6)
+        # Case differences first ('T' vs 't' is too short for difflib), then close spellings.
+        close = difflib.get_close_matches(str(name).lower(), list(by_lower), n=1, cutoff=0.6)
+        close = [by_lower[close[0]]] if close else []
         parts.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
     raise MissingColumnError(
         f"{what} is missing column(s) {', '.join(parts)}; it has {present}. "
