@@ -17,8 +17,11 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
+from ._unique import on_unique_pairs
+
 PARAM_NAMES = ("r", "alpha", "a", "b")
 RATE_PARAMS = ("alpha",)  # scale with the time unit
+_A_NEAR_ONE = 1e-3  # expected_purchases interpolates across its removable singularity at a = 1
 
 
 def _log_terms(params, x, t_x, T):
@@ -89,27 +92,73 @@ def probability_alive(params, x, t_x, T):
     return np.where(x > 0, expit(-log_odds_dead), 1.0)
 
 
+def _hyp2f1(A, B, C, z):
+    """``scipy.special.hyp2f1`` guarded against its failure when ``C - A - B`` is a large integer.
+
+    SciPy (checked with 1.17) returns ``inf`` or ``nan`` for ``z > 0.9`` when ``C - A - B`` is an
+    integer of about 98 or more; in :func:`expected_purchases` that happens for heavy buyers
+    whenever ``r - a`` is a whole number. There the function is smooth in ``A``, so the mean of the
+    values at ``A -+ 1e-8 max(1, |A|)`` stands in for it (error ``O(1e-16)``, checked against mpmath).
+    """
+    value = hyp2f1(A, B, C, z)
+    bad = ~np.isfinite(value)
+    if np.any(bad):
+        step = 1e-8 * np.maximum(1.0, np.abs(A))
+        value = np.where(bad, 0.5 * (hyp2f1(A + step, B, C, z) + hyp2f1(A - step, B, C, z)), value)
+    return value
+
+
+def _growth(a, shift, c_offset, z):
+    """``(1 - (1-z)^(a-1) 2F1(a-1+shift, a-1; a+c_offset; z)) / (a - 1)``, continuous at ``a = 1``.
+
+    The expected-purchase formulas of BG/NBD and MBG/NBD are this factor after Euler's
+    transformation. It has a removable singularity at ``a = 1`` (``0/0``); for ``|a - 1| < 1e-3``
+    it is interpolated by a cubic through ``a - 1 = -2e-3, -1e-3, 1e-3, 2e-3``, where the direct
+    formula is still accurate (about 1e-10 against mpmath).
+    """
+    def direct(a_):
+        tail = np.exp((a_ - 1) * np.log1p(-z)) * _hyp2f1(a_ - 1 + shift, a_ - 1, a_ + c_offset, z)
+        return (1 - tail) / (a_ - 1)
+
+    near = np.abs(np.asarray(a, dtype=float) - 1) < _A_NEAR_ONE
+    factor = direct(np.where(near, 1 + _A_NEAR_ONE, a))
+    if np.any(near):  # cubic (Lagrange) interpolation through a - 1 = -2h, -h, h, 2h
+        nodes = _A_NEAR_ONE * np.array([-2.0, -1.0, 1.0, 2.0])
+        interpolated = 0.0
+        for k, node in enumerate(nodes):
+            weight = 1.0
+            for other in np.delete(nodes, k):
+                weight = weight * (a - 1 - other) / (node - other)
+            interpolated = interpolated + weight * direct(1 + node)
+        factor = np.where(near, interpolated, factor)
+    return factor
+
+
 def expected_purchases(params, t, x, t_x, T):
     """Expected purchases in ``(T, T + t]`` given the history, eq. (10).
 
     The Gauss hypergeometric term is evaluated after Euler's transformation,
     ``(1-z)^(r+x) 2F1(r+x, b+x; a+b+x-1; z) = (1-z)^(a-1) 2F1(a+b-1-r, a-1; a+b+x-1; z)``,
-    whose series converges fast even for heavy buyers (large ``x``).
+    whose series converges fast even for heavy buyers (large ``x``). It depends on ``(x, T)``
+    only, so it is computed once per distinct pair. See :func:`_growth` for ``a`` near 1.
 
     Parameters
     ----------
     params : sequence of float
-        ``(r, alpha, a, b)``; ``a != 1``.
+        ``(r, alpha, a, b)``.
     t : float or array_like
-        Horizon(s) in the data's time unit; broadcast against the customer arrays.
+        Horizon(s) in the data's time unit; broadcast against the customer arrays (a column
+        ``t[:, None]`` gives one row per horizon).
     x, t_x, T : array_like
         Customer histories.
     """
     r, alpha, a, b = params
     x = np.asarray(x, dtype=float)
-    z = t / (alpha + T + t)
-    tail = np.exp((a - 1) * np.log1p(-z)) * hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z)
-    return (a + b + x - 1) / (a - 1) * (1 - tail) * probability_alive(params, x, t_x, T)
+
+    def growth(x_, T_):
+        return (a + b + x_ - 1) * _growth(a, b - r, b + x_ - 1, t / (alpha + T_ + t))
+
+    return on_unique_pairs(growth, x, T) * probability_alive(params, x, t_x, T)
 
 
 def expected_purchases_new_customer(params, t):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import json
+from pathlib import Path
 
 from ..exceptions import ModelFileError
 from .base import MLEModel
@@ -29,7 +30,7 @@ def get_model(name: str) -> type[MLEModel]:
 def load_model(path) -> MLEModel:
     """Load any saved model, choosing the class from the file's ``model`` field."""
     try:
-        payload = json.loads(open(path, encoding="utf-8").read())
+        payload = json.loads(Path(path).read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
         raise ModelFileError(f"{path} is not valid JSON ({err}); was it written by clvmodels?") from None
     name = payload.get("model") if isinstance(payload, dict) else None

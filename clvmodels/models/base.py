@@ -8,9 +8,11 @@ covariance from the Hessian, and persists the result as JSON.
 
 from __future__ import annotations
 
+import inspect
 import json
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -19,7 +21,7 @@ from scipy import optimize, stats
 
 from .._version import __version__
 from .._io import write_text_atomic
-from ..data.validation import check_summary
+from ..data.validation import check_summary, invalid_rows_error, require_columns
 from ..exceptions import BoundaryWarning, ConvergenceError, ModelFileError, NotFittedError
 
 FILE_FORMAT = "clvmodels.model"
@@ -76,6 +78,9 @@ class MLEModel:
     rate_params: ClassVar[tuple[str, ...]] = ()
     data_columns: ClassVar[tuple[str, ...]]
     boundaries: ClassVar[tuple[Boundary, ...]] = ()
+    #: Columns whose negative values ``fit`` passes on to the model's own rules (``_fit_rows``)
+    #: instead of rejecting them up front.
+    fit_signed_columns: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, *, ci_level: float = 0.95, start: dict[str, float] | None = None,
                  max_iter: int = 1000) -> None:
@@ -103,9 +108,17 @@ class MLEModel:
         """Model-specific checks and warnings on the fitting data (none by default)."""
 
     # -- data -----------------------------------------------------------------------------------
-    def _columns(self, data) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    def _columns(self, data, *, signed: tuple[str, ...] = ()) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+        """Validate ``data`` and return its model columns; columns in ``signed`` may be negative."""
         frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
-        check_summary(frame, self.data_columns)
+        require_columns(frame, self.data_columns, what="The summary", hint="Build it with clvmodels.rfm_summary().")
+        check_summary(frame, tuple(c for c in self.data_columns if c not in signed))
+        for col in signed:
+            values = pd.to_numeric(frame[col], errors="coerce").to_numpy(dtype=float)
+            if not np.all(np.isfinite(values)):
+                raise invalid_rows_error(col, "must be a finite number", ~np.isfinite(values), frame,
+                                         "Rebuild the summary with clvmodels.rfm_summary(), or fix or "
+                                         "drop these customers.")
         return frame, {c: frame[c].to_numpy(dtype=float) for c in self.data_columns}
 
     def _weights(self, frame: pd.DataFrame, weights) -> np.ndarray:
@@ -139,7 +152,7 @@ class MLEModel:
         -------
         self
         """
-        frame, columns = self._columns(data)
+        frame, columns = self._columns(data, signed=self.fit_signed_columns)
         w = self._weights(frame, weights)
         used = self._fit_rows(frame)
         columns = {c: v[used] for c, v in columns.items()}
@@ -269,13 +282,15 @@ class MLEModel:
             Time unit the parameters refer to (``"D"``, ``"W"``, ...).
         """
         params = dict(params or {})
-        settings = {k: kwargs.pop(k) for k in list(kwargs) if k not in cls.param_names}
-        params.update(kwargs)
+        setting_names = cls._setting_names()
+        settings = {k: kwargs.pop(k) for k in list(kwargs) if k in setting_names and k not in cls.param_names}
+        params.update(kwargs)  # anything else is a parameter, so a misspelt name is reported below
         unknown = set(params) - set(cls.param_names)
         missing = [p for p in cls.param_names if p not in params]
         if unknown or missing:
-            raise ValueError(f"{cls.__name__}.from_params needs exactly {cls.param_names}; "
-                             f"missing {missing}, unknown {sorted(unknown)}.")
+            raise ValueError(f"{cls.__name__}.from_params needs exactly the parameters {cls.param_names} "
+                             f"(settings {setting_names} may be given too); missing {missing}, "
+                             f"unknown {sorted(unknown)}.")
         values = np.array([float(params[p]) for p in cls.param_names])
         if not np.all(np.isfinite(values)) or np.any(values <= 0):
             raise ValueError(f"{cls.__name__} parameters must be positive and finite, got {params}.")
@@ -286,14 +301,17 @@ class MLEModel:
                           n_iter=None, time_unit=time_unit)
         return model
 
-    def get_settings(self) -> dict[str, Any]:
-        """The constructor settings (keyword arguments of ``__init__``)."""
-        import inspect
-
-        names = [p.name for p in inspect.signature(type(self).__init__).parameters.values()
+    @classmethod
+    def _setting_names(cls) -> tuple[str, ...]:
+        """Names of the constructor settings: keyword-only arguments of ``__init__`` and the base's."""
+        names = [p.name for p in inspect.signature(cls.__init__).parameters.values()
                  if p.kind is p.KEYWORD_ONLY]
         names += [n for n in ("ci_level", "start", "max_iter") if n not in names]
-        return {n: getattr(self, n) for n in names}
+        return tuple(names)
+
+    def get_settings(self) -> dict[str, Any]:
+        """The constructor settings (keyword arguments of ``__init__``)."""
+        return {n: getattr(self, n) for n in self._setting_names()}
 
     @property
     def is_fitted(self) -> bool:
@@ -364,9 +382,15 @@ class MLEModel:
         if payload.get("model") != cls.name:
             raise ModelFileError(f"{source} holds a {payload.get('model')!r} model, not {cls.name!r}; "
                                  "load it with clvmodels.load_model(path) or the matching class.")
-        cov = np.array([[np.nan if v is None else v for v in row] for row in payload["covariance"]], dtype=float)
-        model = cls.from_params(payload["params"], covariance=cov, time_unit=payload.get("time_unit"),
-                                **payload.get("settings", {}))
+        try:
+            cov = np.array([[np.nan if v is None else v for v in row] for row in payload["covariance"]],
+                           dtype=float)
+            if cov.shape != (len(cls.param_names),) * 2:
+                raise ValueError(f"covariance has shape {cov.shape}, expected {(len(cls.param_names),) * 2}")
+            model = cls.from_params(payload["params"], covariance=cov, time_unit=payload.get("time_unit"),
+                                    **payload.get("settings", {}))
+        except (KeyError, TypeError, ValueError) as err:
+            raise ModelFileError(f"{source} is a damaged {cls.name!r} model file: {err}") from None
         fit = payload.get("fit", {})
         if fit.get("log_likelihood") is not None:
             model._set_fitted(model.params_.to_numpy(), cov, log_likelihood=fit["log_likelihood"],
@@ -378,7 +402,7 @@ class MLEModel:
     def load(cls, path):
         """Read a model written by :meth:`save`; checks the model type and file version."""
         try:
-            payload = json.loads(open(path, encoding="utf-8").read())
+            payload = json.loads(Path(path).read_text(encoding="utf-8"))
         except json.JSONDecodeError as err:
             raise ModelFileError(f"{path} is not valid JSON ({err}); was it written by clvmodels?") from None
         return cls.from_dict(payload, source=str(path))

@@ -44,6 +44,7 @@ class GammaGammaModel(MLEModel):
     kind = "spend"
     param_names = gamma_gamma.PARAM_NAMES
     data_columns = ("frequency", "monetary_value")
+    fit_signed_columns = ("monetary_value",)  # negative means (net returns) meet on_nonpositive
     boundaries = (
         Boundary("q", below=1.0, meaning="q <= 1 means the population mean spend p*gamma/(q-1) is "
                  "infinite; expected spend cannot be computed. Check for outliers in monetary_value."),
@@ -77,9 +78,14 @@ class GammaGammaModel(MLEModel):
         return used
 
     def _check_fit(self, frame, columns, weights):
-        x, m = columns["frequency"], columns["monetary_value"]
-        if len(x) > 2 and np.std(x) > 0 and np.std(m) > 0:
-            rho = np.corrcoef(x, m)[0, 1]
+        # Weighted, so a compressed summary (unique rows with counts) gets the same answer as the
+        # customers it stands for.
+        keep = weights > 0
+        x, m, w = columns["frequency"][keep], columns["monetary_value"][keep], weights[keep]
+        self.frequency_spend_correlation_ = float("nan")
+        if len(x) > 2 and np.ptp(x) > 0 and np.ptp(m) > 0:
+            cov = np.cov(x, m, aweights=w)
+            rho = cov[0, 1] / np.sqrt(cov[0, 0] * cov[1, 1])
             self.frequency_spend_correlation_ = float(rho)
             if abs(rho) > INDEPENDENCE_THRESHOLD:
                 warnings.warn(
