@@ -6,7 +6,8 @@ Transactions -> :func:`rfm_summary` -> :class:`BetaGeoModel` (purchases, P(alive
 
 from ._version import __version__
 from .clv import customer_lifetime_value
-from .data import calibration_holdout_split, datasets, rfm_summary
+from . import datasets
+from .data import calibration_holdout_split, rfm_summary
 from .models import MODELS, BetaGeoModel, GammaGammaModel, get_model, load_model
 
 __all__ = [

@@ -1,4 +1,77 @@
-"""Bundled datasets (``clvmodels.datasets.load_cdnow()``); see :mod:`clvmodels.data.datasets`."""
+"""Bundled datasets (files in ``clvmodels/data/files``): the CDNOW transaction logs used throughout the CLV literature.
 
-from .data.datasets import *  # noqa: F401,F403
-from .data.datasets import __all__  # noqa: F401
+CDNOW: purchases of a cohort of 23,570 customers who made their first purchase at the online CD
+retailer CDNOW in the first quarter of 1997, followed to the end of June 1998 (Fader & Hardie,
+http://www.brucehardie.com/datasets/). The 1/10 sample (2,357 customers) is the data of
+Fader, Hardie & Lee (2005).
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import pandas as pd
+
+__all__ = ["load_cdnow", "load_cdnow_transactions", "load_cdnow_master", "load_cdnow_summary",
+           "CDNOW_CALIBRATION_END", "CDNOW_OBSERVATION_END"]
+
+#: The calibration end of Fader, Hardie & Lee (2005): 39 weeks after 1 January 1997.
+CDNOW_CALIBRATION_END = "1997-09-30"
+#: The last day of the CDNOW logs (78 weeks).
+CDNOW_OBSERVATION_END = "1998-06-30"
+
+
+def _file(name: str):
+    return resources.files("clvmodels.data").joinpath("files", name)
+
+
+def _read_log(name: str, columns: list[str], *, header: bool) -> pd.DataFrame:
+    with _file(name).open("rb") as fh:
+        frame = pd.read_csv(fh, sep=r"\s+", header=None, names=columns, compression="gzip",
+                            dtype={"date": str}, skiprows=1 if header else 0)
+    frame["date"] = pd.to_datetime(frame["date"], format="%Y%m%d")
+    return frame
+
+
+def load_cdnow_transactions() -> pd.DataFrame:
+    """The CDNOW 1/10 sample as raw transactions (6,919 rows, 2,357 customers).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``customer_id`` (sample id 1..2357, as in the published summary), ``master_id``, ``date``
+        (datetime), ``quantity`` (number of CDs) and ``amount`` (dollars).
+    """
+    frame = _read_log("CDNOW_sample.txt.gz", ["master_id", "customer_id", "date", "quantity", "amount"],
+                      header=False)
+    return frame[["customer_id", "master_id", "date", "quantity", "amount"]]
+
+
+def load_cdnow_master() -> pd.DataFrame:
+    """The full CDNOW log (69,659 rows, 23,570 customers): ``customer_id, date, quantity, amount``."""
+    return _read_log("CDNOW_master.txt.gz", ["customer_id", "date", "quantity", "amount"], header=True)
+
+
+def load_cdnow_summary() -> pd.DataFrame:
+    """The published summary of the 1/10 sample (calibration end 1997-09-30, weeks).
+
+    The ``ID, x, t_x, T, zbar`` columns of Fader, Hardie & Lee's data file, renamed to
+    ``frequency, recency, T, monetary_value`` and indexed by ``customer_id``;
+    ``attrs["time_unit"] == "W"``.
+    """
+    with _file("cdnow_sample_summary.csv").open("rb") as fh:
+        raw = pd.read_csv(fh)
+    frame = raw.rename(columns={"ID": "customer_id", "x": "frequency", "t_x": "recency", "zbar": "monetary_value"})
+    frame = frame.set_index("customer_id")
+    frame["frequency"] = frame["frequency"].astype(float)
+    frame.attrs.update({"time_unit": "W", "freq": "D", "observation_period_end": CDNOW_CALIBRATION_END})
+    return frame
+
+
+def load_cdnow(kind: str = "sample") -> pd.DataFrame:
+    """Load a CDNOW dataset by name: ``"sample"`` (raw 1/10 sample), ``"master"`` (full log) or
+    ``"summary"`` (published summary of the sample)."""
+    loaders = {"sample": load_cdnow_transactions, "master": load_cdnow_master, "summary": load_cdnow_summary}
+    if kind not in loaders:
+        raise ValueError(f"kind must be one of {sorted(loaders)}, got {kind!r}.")
+    return loaders[kind]()

@@ -21,7 +21,8 @@ from tqdm.auto import tqdm
 from .._io import atomic_path, write_text_atomic
 from .._version import __version__
 from ..clv import customer_lifetime_value
-from ..data import datasets, rfm_summary
+from .. import datasets
+from ..data import rfm_summary
 from ..exceptions import DataError, EmptyDataError
 from ..models import MODELS
 from .config import RunConfig

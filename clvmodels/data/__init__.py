@@ -1,8 +1,7 @@
-"""Data layer: validated transactions, RFM summaries, calibration/holdout splits, datasets."""
+"""Data layer: validated transactions, RFM summaries, calibration/holdout splits."""
 
-from . import datasets
 from .split import calibration_holdout_split
 from .summary import rfm_summary
 from .transactions import Exclusions, prepare_transactions
 
-__all__ = ["datasets", "rfm_summary", "calibration_holdout_split", "prepare_transactions", "Exclusions"]
+__all__ = ["rfm_summary", "calibration_holdout_split", "prepare_transactions", "Exclusions"]

@@ -326,19 +326,23 @@ class MLEModel:
     def summary(self) -> pd.DataFrame:
         """Estimates, standard errors and confidence intervals at ``ci_level``.
 
-        Intervals are computed on the log scale and exponentiated, so they stay positive.
+        Intervals are computed on the log scale and exponentiated, so they stay positive. The
+        table's ``attrs`` carry the fit statistics (log-likelihood, AIC, BIC, customers).
         """
         params = self._require_fitted()
         se = np.sqrt(np.diag(self.covariance_.to_numpy()))
         z = stats.norm.ppf(0.5 + self.ci_level / 2)
         se_log = se / params
-        label = f"{self.ci_level:.0%}"
-        return pd.DataFrame({
+        label = f"{100 * self.ci_level:g}%"
+        table = pd.DataFrame({
             "estimate": params,
             "std_error": se,
             f"lower {label}": params * np.exp(-z * se_log),
             f"upper {label}": params * np.exp(z * se_log),
         }, index=pd.Index(self.param_names, name="parameter"))
+        table.attrs.update({"log_likelihood": self.log_likelihood_, "aic": self.aic_, "bic": self.bic_,
+                            "n_customers": self.n_customers_, "ci_level": self.ci_level})
+        return table
 
     def _prediction_frame(self, data) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
         self._require_fitted()
@@ -365,7 +369,8 @@ class MLEModel:
             "covariance": [[None if np.isnan(v) else float(v) for v in row]
                            for row in self.covariance_.to_numpy()],
             "fit": {"log_likelihood": self.log_likelihood_, "n_customers": self.n_customers_,
-                    "n_unique": self.n_unique_, "n_iter": self.n_iter_},
+                    "n_unique": self.n_unique_, "n_iter": self.n_iter_,
+                    "excluded": getattr(self, "n_excluded_", None)},
         }
 
     def save(self, path) -> None:
@@ -396,6 +401,8 @@ class MLEModel:
             model._set_fitted(model.params_.to_numpy(), cov, log_likelihood=fit["log_likelihood"],
                               n_customers=fit["n_customers"], n_unique=fit["n_unique"],
                               n_iter=fit["n_iter"], time_unit=payload.get("time_unit"))
+            if fit.get("excluded") is not None:
+                model.n_excluded_ = fit["excluded"]
         return model
 
     @classmethod
