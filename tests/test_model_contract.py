@@ -3,8 +3,7 @@
 
 The tests use only class attributes (``name``, ``kind``, ``param_names``, ``data_columns``,
 ``rate_params``, ``simulate``), so a model added to ``clvmodels.MODELS`` is checked without
-editing this file, as long as its ``kind`` is one this file can simulate (``purchase``: simulate
-a summary from observation lengths ``T``; ``spend``: simulate mean spend from ``frequency``).
+editing this file: each model simulates realistic data for itself (``simulate_summary``).
 """
 
 from __future__ import annotations
@@ -39,20 +38,9 @@ def reference_params(cls) -> dict[str, float]:
 
 
 def simulate(cls, params, n: int, seed: int) -> pd.DataFrame:
-    """A summary simulated from ``params`` with a seeded generator."""
-    rng = np.random.default_rng(seed)
-    if cls.kind == "purchase":
-        T = rng.uniform(13.0, 78.0, n)  # cohorts acquired over a year, observed weekly
-        data = cls.simulate(params, T, rng=rng)
-    elif cls.kind == "spend":
-        frequency = rng.poisson(2.0, n).astype(float)  # includes customers without repeats
-        data = pd.DataFrame({"frequency": frequency})
-        data["monetary_value"] = cls.simulate(params, frequency, rng=rng)
-    else:
-        pytest.fail(f"the contract test cannot simulate a {cls.kind!r} model ({cls.__name__}); "
-                    "teach simulate() in tests/test_model_contract.py how")
+    """A realistic summary simulated from ``params`` by the model's own ``simulate_summary``."""
+    data = cls.simulate_summary(params, n, rng=np.random.default_rng(seed))
     assert set(cls.data_columns) <= set(data.columns)
-    data.attrs["time_unit"] = "W"
     return data
 
 

@@ -2,6 +2,7 @@
 
 from .split import calibration_holdout_split
 from .summary import rfm_summary
+from .synthetic import simulate_transactions
 from .transactions import Exclusions, prepare_transactions
 
-__all__ = ["rfm_summary", "calibration_holdout_split", "prepare_transactions", "Exclusions"]
+__all__ = ["rfm_summary", "calibration_holdout_split", "prepare_transactions", "Exclusions", "simulate_transactions"]

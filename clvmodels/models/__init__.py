@@ -10,11 +10,12 @@ from ..exceptions import ModelFileError
 from .base import MLEModel
 from .bgnbd import BetaGeoModel
 from .gamma_gamma import GammaGammaModel
+from .mbgnbd import ModifiedBetaGeoModel
 
 #: Every model selectable by name (configs, saved files). Add new models here.
-MODELS: dict[str, type[MLEModel]] = {cls.name: cls for cls in (BetaGeoModel, GammaGammaModel)}
+MODELS: dict[str, type[MLEModel]] = {cls.name: cls for cls in (BetaGeoModel, ModifiedBetaGeoModel, GammaGammaModel)}
 
-__all__ = ["MODELS", "MLEModel", "BetaGeoModel", "GammaGammaModel", "get_model", "load_model"]
+__all__ = ["MODELS", "MLEModel", "BetaGeoModel", "GammaGammaModel", "ModifiedBetaGeoModel", "get_model", "load_model"]
 
 
 def get_model(name: str) -> type[MLEModel]:

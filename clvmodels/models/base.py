@@ -17,7 +17,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import optimize
+from scipy.special import ndtri
 
 from .._version import __version__
 from .._io import write_text_atomic
@@ -97,6 +98,26 @@ class MLEModel:
     def _loglik_grad(params, *columns):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    #: Optional fused objective from the maths module: ``make_objective(*columns, weights=w)``
+    #: returns ``f(params) -> (sum of w * loglik, its gradient)``, precomputing what depends on
+    #: the data only. Without it, ``_loglik`` and ``_loglik_grad`` are summed.
+    _make_objective = None
+
+    @classmethod
+    def simulate_summary(cls, params, n: int, *, rng) -> pd.DataFrame:  # pragma: no cover - abstract
+        """A realistic dataset of ``n`` customers simulated from ``params`` (used by the contract
+        tests and the benchmarks)."""
+        raise NotImplementedError
+
+    def _objective(self, arrays, counts):
+        if self._make_objective is not None:
+            return self._make_objective(*arrays, weights=counts)
+
+        def total(params):
+            return counts @ self._loglik(params, *arrays), counts @ self._loglik_grad(params, *arrays)
+
+        return total
+
     def _default_start(self, columns: dict[str, np.ndarray], weights: np.ndarray) -> np.ndarray:
         return np.ones(len(self.param_names))
 
@@ -165,15 +186,15 @@ class MLEModel:
 
         n = counts.sum()
         start = self._start_vector(unique, counts)
+        total = self._objective(arrays, counts)
 
         def objective(theta):
             params = np.exp(theta)
             with np.errstate(all="ignore"):
-                ll = counts @ self._loglik(params, *arrays) / n
-                grad = counts @ self._loglik_grad(params, *arrays) * params / n
+                ll, grad = total(params)
             if not np.isfinite(ll) or not np.all(np.isfinite(grad)):
                 return np.inf, np.zeros_like(theta)
-            return -ll, -grad
+            return -ll / n, -grad * params / n
 
         result = optimize.minimize(objective, np.log(start), jac=True, method="BFGS",
                                    options={"gtol": 1e-9, "maxiter": self.max_iter})
@@ -183,9 +204,9 @@ class MLEModel:
 
         theta = result.x
         params = np.exp(theta)
-        hessian = self._hessian(theta, counts, arrays)
+        hessian = self._hessian(theta, total)
         self._set_fitted(params, self._covariance(params, hessian),
-                         log_likelihood=float(counts @ self._loglik(params, *arrays)),
+                         log_likelihood=float(total(params)[0]),
                          n_customers=float(n), n_unique=int(len(counts)), n_iter=int(result.nit),
                          time_unit=frame.attrs.get("time_unit"))
         self._warn_boundaries()
@@ -199,12 +220,12 @@ class MLEModel:
             start[self.param_names.index(name)] = value
         return start
 
-    def _hessian(self, theta, counts, arrays, step: float = 1e-5) -> np.ndarray:
+    def _hessian(self, theta, total, step: float = 1e-5) -> np.ndarray:
         """Hessian of the total negative log-likelihood on the log scale (central differences of
         the analytic gradient)."""
         def grad(th):
             p = np.exp(th)
-            return -(counts @ self._loglik_grad(p, *arrays)) * p
+            return -total(p)[1] * p
 
         k = len(theta)
         h = np.empty((k, k))
@@ -331,7 +352,7 @@ class MLEModel:
         """
         params = self._require_fitted()
         se = np.sqrt(np.diag(self.covariance_.to_numpy()))
-        z = stats.norm.ppf(0.5 + self.ci_level / 2)
+        z = ndtri(0.5 + self.ci_level / 2)
         se_log = se / params
         label = f"{100 * self.ci_level:g}%"
         table = pd.DataFrame({

@@ -105,6 +105,14 @@ class GammaGammaModel(MLEModel):
         values = gamma_gamma.expected_spend(self.params_.to_numpy(), c["frequency"], c["monetary_value"])
         return pd.Series(values, index=frame.index, name="expected_spend")
 
+    @classmethod
+    def simulate_summary(cls, params, n: int, *, rng) -> pd.DataFrame:
+        """A realistic summary of ``n`` customers: Poisson(2) repeat purchases and their mean spend."""
+        frequency = rng.poisson(2.0, n).astype(float)
+        data = pd.DataFrame({"frequency": frequency, "monetary_value": cls.simulate(params, frequency, rng=rng)})
+        data.attrs["time_unit"] = "W"
+        return data
+
     @staticmethod
     def simulate(params, frequency, *, rng):
         """Simulate ``monetary_value`` for customers with the given repeat ``frequency``."""

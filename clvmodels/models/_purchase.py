@@ -1,0 +1,102 @@
+"""Shared body of the continuous-time purchase models (BG/NBD, MBG/NBD, Pareto/NBD).
+
+They read the same summary (``frequency``, ``recency``, ``T``) and answer the same questions;
+only the mathematics differ, so a subclass names its likelihood module in ``maths`` and the rest
+follows from it.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+
+from .base import MLEModel
+
+
+class PurchaseModel(MLEModel):
+    """Base of the purchase models fitted on ``frequency``, ``recency`` and ``T``.
+
+    The ``maths`` module provides ``PARAM_NAMES``, ``RATE_PARAMS``, ``loglik``, ``loglik_grad``,
+    ``probability_alive``, ``expected_purchases``, ``expected_purchases_new_customer`` and
+    ``simulate``.
+    """
+
+    kind = "purchase"
+    data_columns = ("frequency", "recency", "T")
+    maths: ClassVar[ModuleType]
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        maths = cls.__dict__.get("maths")
+        if maths is not None:
+            cls.param_names = maths.PARAM_NAMES
+            cls.rate_params = maths.RATE_PARAMS
+            cls._loglik = staticmethod(maths.loglik)
+            cls._loglik_grad = staticmethod(maths.loglik_grad)
+            if hasattr(maths, "make_objective"):
+                cls._make_objective = staticmethod(maths.make_objective)
+
+    def _default_start(self, columns, weights):
+        # r = 1 with alpha matching the mean purchase rate; the other parameters at 1.
+        rate = (max(np.average(columns["frequency"], weights=weights), 0.1)
+                / max(np.average(columns["T"], weights=weights), 1e-9))
+        start = np.ones(len(self.param_names))
+        start[self.param_names.index("alpha")] = 1.0 / rate
+        return start
+
+    def _history(self, data):
+        frame, c = self._prediction_frame(data)
+        return frame, (c["frequency"], c["recency"], c["T"])
+
+    def probability_alive(self, data) -> pd.Series:
+        """P(alive) at the end of observation for each customer in ``data``."""
+        frame, history = self._history(data)
+        return pd.Series(self.maths.probability_alive(self.params_.to_numpy(), *history),
+                         index=frame.index, name="p_alive")
+
+    def churn_probability(self, data) -> pd.Series:
+        """1 - P(alive): the probability the customer has already dropped out."""
+        return (1 - self.probability_alive(data)).rename("churn_probability")
+
+    def expected_purchases(self, data, t) -> pd.Series:
+        """Expected purchases in the next ``t`` time units (the data's unit) for each customer."""
+        frame, history = self._history(data)
+        return pd.Series(self.maths.expected_purchases(self.params_.to_numpy(), t, *history),
+                         index=frame.index, name="expected_purchases")
+
+    def expected_purchases_grid(self, data, t) -> np.ndarray:
+        """Expected purchases for every horizon in ``t`` (1-d) and customer: shape ``(len(t), n)``."""
+        _, history = self._history(data)
+        horizons = np.asarray(t, dtype=float)[:, None]
+        return self.maths.expected_purchases(self.params_.to_numpy(), horizons, *history)
+
+    def expected_purchases_new_customer(self, t):
+        """Expected purchases in ``(0, t]`` by a newly acquired customer (scalar or array ``t``)."""
+        return self.maths.expected_purchases_new_customer(self._require_fitted(), np.asarray(t, dtype=float))
+
+    @classmethod
+    def simulate(cls, params, T, *, rng) -> pd.DataFrame:
+        """Simulate a summary (``frequency``, ``recency``, ``T``) from known parameters.
+
+        Parameters
+        ----------
+        params : dict or sequence
+            Parameter values by name, or in ``param_names`` order.
+        T : array_like
+            Observation length of each customer.
+        rng : numpy.random.Generator
+            Seeded generator.
+        """
+        values = [params[p] for p in cls.param_names] if isinstance(params, dict) else params
+        draws = cls.maths.simulate(values, T, rng=rng)
+        return pd.DataFrame({"frequency": draws["x"], "recency": draws["t_x"], "T": draws["T"]})
+
+    @classmethod
+    def simulate_summary(cls, params, n: int, *, rng) -> pd.DataFrame:
+        """A realistic summary of ``n`` customers: cohorts observed for 13 to 78 weeks."""
+        data = cls.simulate(params, rng.uniform(13.0, 78.0, n), rng=rng)
+        data.attrs["time_unit"] = "W"
+        return data
