@@ -15,6 +15,7 @@ refer to this paper.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
 from ._unique import on_unique_pairs
@@ -196,3 +197,57 @@ def simulate(params, T, *, rng):
     x = np.minimum(purchases_before_dropout, arrivals)
     t_x = np.where(x > 0, T * rng.beta(np.maximum(x, 1), np.maximum(arrivals - x, 0) + 1), 0.0)
     return {"x": x.astype(float), "t_x": t_x, "T": T}
+
+
+def make_objective(x, t_x, T, *, weights):
+    """Fused ``sum(w * loglik)`` and its gradient for fitting, with data-only work done once.
+
+    Every gamma/beta/digamma term depends on ``x`` alone, which takes few distinct values, so
+    those are tabulated per distinct ``x``; each row then costs two logs, one ``logaddexp`` and
+    one ``exp``. Returns ``f(params) -> (total, gradient)``; equals ``weights @ loglik`` and
+    ``weights @ loglik_grad`` (tested).
+    """
+    x, t_x, T, w = (np.asarray(v, dtype=float) for v in (x, t_x, T, weights))
+    codes, ux = pd.factorize(x)
+    ux = np.asarray(ux, dtype=float)
+    rep = x > 0
+    w0, T0, c0 = w[~rep], T[~rep], codes[~rep]
+    w1, x1, tx1, T1, c1 = w[rep], x[rep], t_x[rep], T[rep], codes[rep]
+    wsum0 = np.bincount(c0, weights=w0, minlength=len(ux))  # weight of x = 0 rows per table entry
+    ux1 = np.maximum(ux, 1.0)
+
+    def total(params):
+        r, alpha, a, b = params
+        common = gammaln(r + ux) - gammaln(r) + r * np.log(alpha) - betaln(a, b)
+        alive_x = common + betaln(a, b + ux)
+        dead_x = common + betaln(a + 1, b + ux1 - 1)
+        dr_x = digamma(r + ux) - digamma(r) + np.log(alpha)
+        base_a = digamma(a + b) - digamma(a + b + ux)
+        base_b = base_a - digamma(b)
+        db_alive_x, db_dead_x = digamma(b + ux) + base_b, digamma(b + ux1 - 1) + base_b
+        extra_a = digamma(a + 1) - digamma(a)
+
+        # customers without repeat purchases: only the "alive" term, t_x irrelevant
+        log_aT0 = np.log(alpha + T0)
+        ll = wsum0 @ alive_x - r * (w0 @ log_aT0)
+        g = np.array([wsum0 @ dr_x - w0 @ log_aT0,
+                      (wsum0.sum()) * r / alpha - r * (w0 @ (1 / (alpha + T0))),
+                      wsum0 @ base_a,
+                      wsum0 @ db_alive_x])
+
+        log_aT, log_at = np.log(alpha + T1), np.log(alpha + tx1)
+        alive = alive_x[c1] - (r + x1) * log_aT
+        dead = dead_x[c1] - (r + x1) * log_at
+        both = np.logaddexp(alive, dead)
+        wa = np.exp(alive - both)
+        wd = 1.0 - wa
+        ll += w1 @ both
+        g += np.array([
+            w1 @ (dr_x[c1] - wa * log_aT - wd * log_at),
+            w1 @ (r / alpha - (r + x1) * (wa / (alpha + T1) + wd / (alpha + tx1))),
+            w1 @ (base_a[c1] + wd * extra_a),
+            w1 @ (wa * db_alive_x[c1] + wd * db_dead_x[c1]),
+        ])
+        return ll, g
+
+    return total

@@ -53,6 +53,7 @@ class GammaGammaModel(MLEModel):
     )
     _loglik = staticmethod(gamma_gamma.loglik)
     _loglik_grad = staticmethod(gamma_gamma.loglik_grad)
+    _make_objective = staticmethod(gamma_gamma.make_objective)
 
     def __init__(self, *, on_nonpositive: str = "raise", **settings) -> None:
         super().__init__(**settings)
@@ -95,9 +96,11 @@ class GammaGammaModel(MLEModel):
                     "dependence.", AssumptionWarning, stacklevel=3)
 
     def _default_start(self, columns, weights):
-        # Method-of-moments-like: p = 1, q = 2, gamma at the mean spend.
-        m = np.average(columns["monetary_value"], weights=weights)
-        return np.array([1.0, 2.0, max(m, 1e-9)])
+        # Method of moments where the data allow; otherwise p = 1, q = 2, gamma at the mean spend.
+        start = gamma_gamma.moment_start(columns["frequency"], columns["monetary_value"], weights)
+        if start is not None:
+            return start
+        return np.array([1.0, 2.0, max(np.average(columns["monetary_value"], weights=weights), 1e-9)])
 
     def expected_spend(self, data) -> pd.Series:
         """Expected mean transaction value per customer (population mean for ``frequency == 0``)."""
