@@ -216,3 +216,16 @@ def test_unexpected_failure_exits_1_with_log(tmp_path, monkeypatch, capsys):
     err = capsys.readouterr().err
     log = err.split("traceback is in ")[1].strip()
     assert log.startswith(str(tmp_path)) and "ZeroDivisionError" in open(log).read()
+
+
+def test_interval_columns_from_parameter_uncertainty(tmp_path):
+    """predictions.intervals adds _lower/_upper columns that bracket each estimate."""
+    text = SAMPLE_CONFIG.format(out=tmp_path / "out").replace(
+        "  horizons: [39, 52]\n", "  horizons: [52]\n  intervals: {ci_level: 0.8, n_draws: 50, seed: 1}\n")
+    config = load_config(write(tmp_path, text))
+    run(config, progress=False)
+    scores = pd.read_parquet(tmp_path / "out" / "scores.parquet")
+    for column in ("p_alive", "expected_purchases_52w", "expected_spend", "clv"):
+        lower, upper = scores[f"{column}_lower"], scores[f"{column}_upper"]
+        assert (lower <= scores[column] + 1e-9).all() and (scores[column] <= upper + 1e-9).all()
+        assert (upper > lower).any()

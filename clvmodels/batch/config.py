@@ -76,11 +76,20 @@ class ClvConfig(_Section):
     margin: Annotated[float, Field(gt=0)] = 1.0
 
 
+class IntervalsConfig(_Section):
+    """Intervals from parameter uncertainty: adds ``<column>_lower`` / ``<column>_upper``."""
+
+    ci_level: Annotated[float, Field(gt=0, lt=1)] = 0.9
+    n_draws: Annotated[int, Field(ge=10)] = 200
+    seed: int = 0
+
+
 class PredictionsConfig(_Section):
-    """What to predict: purchase horizons in the summary's time unit, and CLV settings."""
+    """What to predict: purchase horizons in the summary's time unit, CLV settings, intervals."""
 
     horizons: list[Annotated[float, Field(gt=0)]] = Field(default_factory=lambda: [52.0])
     clv: ClvConfig = Field(default_factory=ClvConfig)
+    intervals: IntervalsConfig | None = None
 
 
 class OutputConfig(_Section):

@@ -25,6 +25,7 @@ from .. import datasets
 from ..data import rfm_summary
 from ..exceptions import DataError, EmptyDataError
 from ..models import MODELS
+from ..uncertainty import clv_interval, prediction_interval
 from .config import RunConfig
 
 _DEPENDENCIES = ("numpy", "scipy", "pandas", "pyarrow", "pydantic", "pyyaml")
@@ -50,17 +51,30 @@ def read_transactions(cfg) -> tuple[pd.DataFrame, dict]:
 
 
 def score(summary: pd.DataFrame, purchase, spend, predictions, time_unit: str) -> pd.DataFrame:
-    """One row per customer: summary, P(alive), churn, expected purchases, spend and CLV."""
+    """One row per customer: summary, P(alive), churn, expected purchases, spend and CLV, with
+    ``_lower``/``_upper`` interval columns when ``predictions.intervals`` is set."""
     scores = summary[[c for c in ("frequency", "recency", "T", "monetary_value") if c in summary]].copy()
-    scores["p_alive"] = purchase.probability_alive(summary)
+    bands = predictions.intervals
+    opts = {} if bands is None else {"ci_level": bands.ci_level, "n_draws": bands.n_draws}
+
+    def add(column, values, band=None):
+        scores[column] = values
+        if band is not None:
+            scores[f"{column}_lower"], scores[f"{column}_upper"] = band.iloc[:, 1], band.iloc[:, 2]
+
+    add("p_alive", purchase.probability_alive(summary),
+        bands and prediction_interval(purchase, "probability_alive", summary, random_state=bands.seed, **opts))
     scores["churn_probability"] = 1 - scores["p_alive"]
     for h in predictions.horizons:
-        scores[f"expected_purchases_{h:g}{time_unit.lower()}"] = purchase.expected_purchases(summary, h)
+        add(f"expected_purchases_{h:g}{time_unit.lower()}", purchase.expected_purchases(summary, h),
+            bands and prediction_interval(purchase, "expected_purchases", summary, h, random_state=bands.seed, **opts))
     if spend is not None:
-        scores["expected_spend"] = spend.expected_spend(summary)
+        add("expected_spend", spend.expected_spend(summary),
+            bands and prediction_interval(spend, "expected_spend", summary, random_state=bands.seed, **opts))
         c = predictions.clv
-        scores["clv"] = customer_lifetime_value(purchase, spend, summary, horizon_months=c.horizon_months,
-                                                discount_rate=c.discount_rate, margin=c.margin)
+        clv_opts = {"horizon_months": c.horizon_months, "discount_rate": c.discount_rate, "margin": c.margin}
+        add("clv", customer_lifetime_value(purchase, spend, summary, **clv_opts),
+            bands and clv_interval(purchase, spend, summary, random_state=bands.seed, **opts, **clv_opts))
     return scores.reset_index()
 
 
