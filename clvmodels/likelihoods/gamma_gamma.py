@@ -46,7 +46,8 @@ def loglik_grad(params, x, m):
     x, m = np.broadcast_arrays(np.asarray(x, dtype=float), np.asarray(m, dtype=float))
     px = p * x
     log_gmx = np.log(g + m * x)
-    d_p = x * (digamma(px + q) - digamma(px) + np.log(m) + np.log(x) - log_gmx)
+    # log m + log x - log(g + m x) = -log1p(g / (m x)): no cancellation for big spenders
+    d_p = x * (digamma(px + q) - digamma(px) - np.log1p(g / (m * x)))
     d_q = digamma(px + q) - digamma(q) + np.log(g) - log_gmx
     d_g = q / g - (px + q) / (g + m * x)
     return np.stack([d_p, d_q, d_g], axis=-1)
