@@ -8,7 +8,7 @@ from ._version import __version__
 from .clv import customer_lifetime_value
 from . import datasets
 from .data import calibration_holdout_split, rfm_summary
-from .models import MODELS, BetaGeoModel, GammaGammaModel, ModifiedBetaGeoModel, get_model, load_model
+from .models import MODELS, BetaGeoModel, GammaGammaModel, ModifiedBetaGeoModel, BetaGeoBetaBinomModel, ShiftedBetaGeoModel, get_model, load_model
 
 __all__ = [
     "__version__",
@@ -18,6 +18,8 @@ __all__ = [
     "BetaGeoModel",
     "GammaGammaModel",
     "ModifiedBetaGeoModel",
+    "BetaGeoBetaBinomModel",
+    "ShiftedBetaGeoModel",
     "MODELS",
     "get_model",
     "load_model",

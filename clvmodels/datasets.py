@@ -1,9 +1,14 @@
-"""Bundled datasets (files in ``clvmodels/data/files``): the CDNOW transaction logs used throughout the CLV literature.
+"""Bundled datasets (files in ``clvmodels/data/files``): the CDNOW transaction logs used throughout
+the CLV literature, and the donations cohort of the BG/BB paper.
 
 CDNOW: purchases of a cohort of 23,570 customers who made their first purchase at the online CD
 retailer CDNOW in the first quarter of 1997, followed to the end of June 1998 (Fader & Hardie,
 http://www.brucehardie.com/datasets/). The 1/10 sample (2,357 customers) is the data of
 Fader, Hardie & Lee (2005).
+
+Donations: the 1995 cohort of 11,104 first-time supporters of a non-profit organisation, followed
+for the six yearly giving opportunities 1996-2001, as published (22 recency/frequency patterns
+with counts) by Fader, Hardie & Shang (2010), Marketing Science 29(6), 1086-1108.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from importlib import resources
 import pandas as pd
 
 __all__ = ["load_cdnow", "load_cdnow_transactions", "load_cdnow_master", "load_cdnow_summary",
-           "CDNOW_CALIBRATION_END", "CDNOW_OBSERVATION_END"]
+           "CDNOW_CALIBRATION_END", "CDNOW_OBSERVATION_END", "load_donations"]
 
 #: The calibration end of Fader, Hardie & Lee (2005): 39 weeks after 1 January 1997.
 CDNOW_CALIBRATION_END = "1997-09-30"
@@ -75,3 +80,23 @@ def load_cdnow(kind: str = "sample") -> pd.DataFrame:
     if kind not in loaders:
         raise ValueError(f"kind must be one of {sorted(loaders)}, got {kind!r}.")
     return loaders[kind]()
+
+
+def load_donations() -> pd.DataFrame:
+    """The donations data of Fader, Hardie & Shang (2010): 11,104 donors, 6 repeat opportunities.
+
+    The 1995 cohort of first-time donors to a non-profit, each observed for the six yearly
+    opportunities 1996-2001, as the paper publishes it: one row per (frequency, recency) pattern
+    with the number of donors showing it. The same table ships with lifetimes 0.11.3 as
+    ``lifetimes/datasets/donations.csv`` (columns ``frequency, recency, periods, weights``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``frequency``, ``recency``, ``n_periods`` and ``count`` (22 rows); fit with
+        ``BetaGeoBetaBinomModel().fit(data, weights="count")``. ``attrs["time_unit"] == "Y"``.
+    """
+    with _file("donations.csv").open("rb") as fh:
+        frame = pd.read_csv(fh)
+    frame.attrs.update({"time_unit": "Y", "freq": "Y", "first_period": "1995", "last_period": "2001"})
+    return frame

@@ -23,7 +23,10 @@ from clvmodels.exceptions import ModelFileError, NotFittedError
 
 MODEL_CLASSES = [pytest.param(cls, id=name) for name, cls in MODELS.items()]
 TIME_COLUMNS = ("recency", "T")
-N_CUSTOMERS = {"purchase": 6000, "spend": 3000}
+#: Kinds of models on discrete transaction opportunities: their ``recency`` and ``n_periods`` count
+#: opportunities, which no change of time unit rescales.
+DISCRETE_TIME_KINDS = ("discrete_purchase",)
+N_CUSTOMERS = {"purchase": 6000, "spend": 3000, "discrete_purchase": 6000, "retention": 3000}
 
 
 @functools.cache
@@ -33,7 +36,14 @@ def cdnow_summary() -> pd.DataFrame:
 
 @functools.cache
 def reference_params(cls) -> dict[str, float]:
-    """Realistic true parameters for a model: its fit to the CDNOW summary."""
+    """Realistic true parameters for a model: its fit to the CDNOW summary (discrete-opportunity
+    models: to the donations cohort of Fader, Hardie & Shang 2010; retention models: to the
+    "regular" cohort of Fader & Hardie 2007)."""
+    if cls.kind == "discrete_purchase":
+        return cls().fit(clvmodels.datasets.load_donations(), weights="count").params_.to_dict()
+    if cls.kind == "retention":
+        rows = cls.rows_from_survival([1000, 631, 468, 382, 326, 289, 262, 241])
+        return cls().fit(rows, weights="count").params_.to_dict()
     return cls().fit(cdnow_summary()).params_.to_dict()
 
 
@@ -48,6 +58,10 @@ def predictions(model, data) -> np.ndarray:
     """What the CLV pipeline asks of each kind of model."""
     if model.kind == "purchase":
         return model.expected_purchases_grid(data, [1.0, 13.0, 52.0])
+    if model.kind == "discrete_purchase":
+        return model.expected_purchases_grid(data, [1, 2, 5])
+    if model.kind == "retention":
+        return model.discounted_expected_residual_lifetime(data, discount_rate=0.1).to_numpy()
     return model.expected_spend(data).to_numpy()
 
 
@@ -87,7 +101,7 @@ def test_fit_sets_fitted_attributes_and_returns_self(cls):
     assert list(model.params_.index) == list(cls.param_names)
     assert np.isfinite(model.log_likelihood_) and model.n_iter_ > 0
     assert model.aic_ == pytest.approx(2 * len(cls.param_names) - 2 * model.log_likelihood_)
-    assert model.time_unit_ == "W"
+    assert model.time_unit_ == data.attrs["time_unit"]
     # no methods or lambdas attached to the instance (lifetimes' BetaGeoFitter.fit does that)
     assert not [k for k, v in vars(model).items() if callable(v)]
 
@@ -264,13 +278,20 @@ def test_row_order_and_compression_do_not_matter(cls):
         assert model.log_likelihood_ == pytest.approx(reference.log_likelihood_, rel=1e-12)
 
 
+def _time_columns(cls) -> list[str]:
+    """The columns measured in a time unit: none for models on discrete opportunities."""
+    if cls.kind in DISCRETE_TIME_KINDS:
+        return []
+    return [c for c in TIME_COLUMNS if c in cls.data_columns]
+
+
 def _time_jacobian(cls, data) -> float:
     """log-likelihood change per unit log(c) when time is measured in units c times smaller.
 
     A purchase model's likelihood is a density of each customer's repeat-purchase times (the
     factor lambda^x in Poisson purchasing), so each repeat purchase contributes -log(c): the shift
     is -log(c) * sum(frequency). Models without time columns are unaffected."""
-    if not set(TIME_COLUMNS) & set(cls.data_columns):
+    if not _time_columns(cls):
         return 0.0
     if cls.kind == "purchase":
         return -float(data["frequency"].sum())
@@ -281,9 +302,11 @@ def _time_jacobian(cls, data) -> float:
 def test_rescaling_time_rescales_only_rate_parameters(cls):
     """Multiplying recency and T by 7 (weeks -> days) multiplies the rate parameters (gamma rates
     of purchase-rate distributions, in time units) by 7, leaves the others, and shifts the
-    log-likelihood by exactly log(7) times the time Jacobian (see ``_time_jacobian``)."""
+    log-likelihood by exactly log(7) times the time Jacobian (see ``_time_jacobian``). A model
+    without time columns (spend; discrete opportunities, see ``_time_columns``) must have no rate
+    parameters, and its refit on the unchanged data is the same fit."""
     assert set(cls.rate_params) <= set(cls.param_names)
-    time_columns = [c for c in TIME_COLUMNS if c in cls.data_columns]
+    time_columns = _time_columns(cls)
     if not time_columns:
         assert cls.rate_params == (), f"{cls.__name__} has rate parameters but no time columns"
     _, data, model = fitted_on_simulation(cls)
@@ -299,7 +322,7 @@ def test_rescaling_time_rescales_only_rate_parameters(cls):
 @pytest.mark.parametrize("cls", MODEL_CLASSES)
 def test_registry_resolves_every_model(cls):
     assert clvmodels.get_model(cls.name) is cls
-    assert cls.kind in ("purchase", "spend")
+    assert cls.kind in ("purchase", "spend", "discrete_purchase", "retention")
     assert len(set(cls.param_names)) == len(cls.param_names)
     with pytest.raises(KeyError, match="Did you mean"):
         clvmodels.get_model(cls.name + "x")

@@ -256,8 +256,8 @@ class MLEModel:
         return (
             f"{type(self).__name__}.fit did not converge: {result.message} "
             f"(after {result.nit} iterations; largest gradient {np.max(np.abs(grad)):.2e}). Try:\n"
-            "  1. checking the summary: frequency, recency and T in the same, sensible time unit "
-            "(weeks or days, not seconds);\n"
+            f"  1. checking the data ({', '.join(self.data_columns)}): plausible values, and times "
+            "in one sensible unit (weeks or days, not seconds);\n"
             "  2. another start point, e.g. "
             f"{type(self).__name__}(start={{{self.param_names[0]!r}: 0.5}});\n"
             "  3. more iterations with max_iter=5000;\n"

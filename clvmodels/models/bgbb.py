@@ -1,0 +1,178 @@
+"""BG/BB estimator (Fader, Hardie & Shang 2010); the maths is in :mod:`clvmodels.likelihoods.bgbb`."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..data.validation import invalid_rows_error, require_columns
+from ..likelihoods import bgbb
+from .base import Boundary, MLEModel
+
+_REMEDY = "Build the summary with clvmodels.data.discrete_summary(), or fix or drop these customers."
+
+
+class BetaGeoBetaBinomModel(MLEModel):
+    """BG/BB model of discrete purchase opportunities (Fader, Hardie & Shang 2010).
+
+    While alive, a customer transacts at each opportunity with probability ``p ~ Beta(alpha,
+    beta)``; at the start of each opportunity a living customer drops out for good with
+    probability ``theta ~ Beta(gamma, delta)``. Fit on a summary with ``frequency`` (repeat
+    transactions), ``recency`` (opportunity of the last one, 0 without any) and ``n_periods``
+    (opportunities after the trial), as built by :func:`clvmodels.data.discrete_summary`, or on
+    pattern counts with ``weights=``. Horizons ``t`` count opportunities. See
+    :class:`~clvmodels.models.base.MLEModel` for the settings.
+
+    Examples
+    --------
+    >>> from clvmodels import BetaGeoBetaBinomModel, datasets
+    >>> model = BetaGeoBetaBinomModel().fit(datasets.load_donations(), weights="count")
+    >>> model.params_.round(3).to_dict()  # FHS (2010): 1.204, 0.750, 0.657, 2.783
+    {'alpha': 1.204, 'beta': 0.75, 'gamma': 0.657, 'delta': 2.783}
+    """
+
+    name = "bgbb"
+    kind = "discrete_purchase"
+    param_names = bgbb.PARAM_NAMES
+    rate_params = bgbb.RATE_PARAMS
+    data_columns = ("frequency", "recency", "n_periods")
+    boundaries = (
+        Boundary("gamma", below=1e-4, meaning="gamma -> 0 means almost nobody drops out; the data "
+                 "show no sign of churn, and a beta-binomial model without dropout describes them "
+                 "as well."),
+        Boundary("alpha", above=1e4, meaning="alpha, beta -> infinity means transaction "
+                 "probabilities hardly differ between customers (no heterogeneity)."),
+    )
+    _loglik = staticmethod(bgbb.loglik)
+    _loglik_grad = staticmethod(bgbb.loglik_grad)
+    _make_objective = staticmethod(bgbb.make_objective)
+
+    # -- data -----------------------------------------------------------------------------------
+    def _columns(self, data, *, signed=()):
+        """Validate a discrete summary: whole numbers with ``frequency <= recency <= n_periods``
+        and ``recency = 0`` exactly when ``frequency = 0``."""
+        frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
+        require_columns(frame, self.data_columns, what="The summary",
+                        hint="Build it with clvmodels.data.discrete_summary().")
+        frame, columns = super()._columns(frame, signed=signed)
+        x, t_x, n = (columns[c] for c in self.data_columns)
+        for name, values in (("recency", t_x), ("n_periods", n)):
+            fractional = values != np.round(values)
+            if fractional.any():
+                raise invalid_rows_error(name, "must be a whole number of transaction opportunities",
+                                         fractional, frame, _REMEDY)
+        rules = (
+            ("recency", "must not exceed n_periods (the last transaction cannot come after the last "
+             "observed opportunity)", t_x > n),
+            ("frequency", "must not exceed recency (x transactions need at least x opportunities up "
+             "to the last one)", x > t_x),
+            ("recency", "must be 0 when frequency is 0 (no repeat transaction, so no opportunity "
+             "of the last one)", (x == 0) & (t_x > 0)),
+        )
+        for name, rule, bad in rules:
+            if bad.any():
+                raise invalid_rows_error(name, rule, bad, frame, _REMEDY)
+        return frame, columns
+
+    def _default_start(self, columns, weights):
+        # Beta(1, 1) for the dropout probability; the transaction probability's mean at the
+        # observed repeat rate per opportunity (clipped away from 0 and 1).
+        opportunities = max(np.average(columns["n_periods"], weights=weights), 1.0)
+        rate = np.clip(np.average(columns["frequency"], weights=weights) / opportunities, 0.05, 0.95)
+        return np.array([rate, 1 - rate, 1.0, 1.0]) * 2
+
+    def _history(self, data):
+        frame, c = self._prediction_frame(data)
+        return frame, (c["frequency"], c["recency"], c["n_periods"])
+
+    @staticmethod
+    def _horizons(t) -> np.ndarray:
+        t = np.asarray(t, dtype=float)
+        if not np.all(np.isfinite(t)) or np.any(t < 0) or np.any(t != np.round(t)):
+            raise ValueError(f"t counts future transaction opportunities: it must hold whole numbers "
+                             f">= 0, got {t.tolist()}.")
+        return t
+
+    # -- predictions ----------------------------------------------------------------------------
+    def probability_alive(self, data) -> pd.Series:
+        """P(alive at the next opportunity, ``n_periods + 1``) for each customer, eq. (11)."""
+        frame, history = self._history(data)
+        return pd.Series(bgbb.probability_alive(self.params_.to_numpy(), *history),
+                         index=frame.index, name="p_alive")
+
+    def churn_probability(self, data) -> pd.Series:
+        """1 - P(alive at the next opportunity): the probability the customer has dropped out."""
+        return (1 - self.probability_alive(data)).rename("churn_probability")
+
+    def expected_purchases(self, data, t) -> pd.Series:
+        """Expected transactions in the next ``t`` opportunities for each customer, eq. (13).
+
+        Parameters
+        ----------
+        data : pandas.DataFrame
+            Discrete summary (``frequency``, ``recency``, ``n_periods``).
+        t : int
+            Number of future opportunities.
+        """
+        frame, history = self._history(data)
+        values = bgbb.expected_purchases(self.params_.to_numpy(), self._horizons(t), *history)
+        return pd.Series(values, index=frame.index, name="expected_purchases")
+
+    def expected_purchases_grid(self, data, t) -> np.ndarray:
+        """Expected transactions (eq. 13) for every horizon in ``t`` (1-d, opportunities) and
+        customer: shape ``(len(t), n)``."""
+        _, history = self._history(data)
+        horizons = self._horizons(np.atleast_1d(t))[:, None]
+        return bgbb.expected_purchases(self.params_.to_numpy(), horizons, *history)
+
+    def expected_purchases_new_customer(self, t):
+        """Expected repeat transactions in the first ``t`` opportunities after a customer's trial,
+        eq. (8) (scalar or array ``t``)."""
+        params = self._require_fitted()
+        return bgbb.expected_purchases_new_customer(params, self._horizons(t))
+
+    def discounted_expected_residual_transactions(self, data, discount_rate: float) -> pd.Series:
+        """DERT: expected future transactions, each discounted to the end of observation, eq. (14).
+
+        Parameters
+        ----------
+        data : pandas.DataFrame
+            Discrete summary (``frequency``, ``recency``, ``n_periods``).
+        discount_rate : float
+            Discount rate per opportunity (e.g. 0.1 for 10 % a year with yearly opportunities);
+            must be positive.
+        """
+        frame, history = self._history(data)
+        d = float(discount_rate)
+        if not np.isfinite(d) or d <= 0:
+            raise ValueError(f"discount_rate must be a positive number per opportunity (e.g. 0.1), "
+                             f"got {discount_rate!r}.")
+        return pd.Series(bgbb.DERT(self.params_.to_numpy(), *history, d), index=frame.index, name="dert")
+
+    # -- simulation -----------------------------------------------------------------------------
+    @classmethod
+    def simulate(cls, params, n_periods, *, rng) -> pd.DataFrame:
+        """Simulate a discrete summary (``frequency``, ``recency``, ``n_periods``).
+
+        Parameters
+        ----------
+        params : dict or sequence
+            Parameter values by name, or in ``param_names`` order.
+        n_periods : array_like of int
+            Opportunities observed after the trial, one per customer.
+        rng : numpy.random.Generator
+            Seeded generator.
+        """
+        values = [params[p] for p in cls.param_names] if isinstance(params, dict) else params
+        n_periods = np.atleast_1d(np.asarray(n_periods, dtype=np.int64))
+        draws = bgbb.simulate(values, len(n_periods), n_periods, rng=rng)
+        return pd.DataFrame({"frequency": draws["x"].astype(np.int64), "recency": draws["t_x"].astype(np.int64),
+                             "n_periods": draws["n"].astype(np.int64)})
+
+    @classmethod
+    def simulate_summary(cls, params, n: int, *, rng) -> pd.DataFrame:
+        """A realistic summary of ``n`` customers: yearly opportunities, cohorts observed for 4 to
+        10 years after their trial (the donations cohort of FHS 2010 has 6)."""
+        data = cls.simulate(params, rng.integers(4, 11, n), rng=rng)
+        data.attrs["time_unit"] = "Y"
+        return data
