@@ -6,7 +6,7 @@ Transactions -> :func:`rfm_summary` -> :class:`BetaGeoModel` (purchases, P(alive
 
 from ._version import __version__
 from .clv import customer_lifetime_value
-from . import datasets
+from . import datasets, diagnostics
 from .data import calibration_holdout_split, rfm_summary
 from .models import MODELS, BetaGeoModel, GammaGammaModel, ModifiedBetaGeoModel, BetaGeoBetaBinomModel, ShiftedBetaGeoModel, get_model, load_model
 
@@ -15,6 +15,7 @@ __all__ = [
     "rfm_summary",
     "calibration_holdout_split",
     "datasets",
+    "diagnostics",
     "BetaGeoModel",
     "GammaGammaModel",
     "ModifiedBetaGeoModel",

@@ -19,6 +19,7 @@ import pandas as pd
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
 from ._unique import on_unique_pairs
+from ._nbd import nbd_log_pmf, nbd_tail
 
 PARAM_NAMES = ("r", "alpha", "a", "b")
 RATE_PARAMS = ("alpha",)  # scale with the time unit
@@ -251,3 +252,33 @@ def make_objective(x, t_x, T, *, weights):
         return ll, g
 
     return total
+
+
+def probability_of_purchases(params, t, n):
+    """P(X(t) = n): probability of exactly ``n`` repeat purchases in ``(0, t]``, eq. (8).
+
+    ``B(a, b+n)/B(a, b) NBD(n; t) + [n > 0] B(a+1, b+n-1)/B(a, b) P(NBD(t) >= n)``: still alive
+    after ``n`` purchases, or dropped out right after the ``n``-th one (which needs at least ``n``
+    arrivals of the underlying Poisson process by ``t``). See :mod:`._nbd` for the NBD terms.
+
+    Parameters
+    ----------
+    params : sequence of float
+        ``(r, alpha, a, b)``.
+    t : float or array_like
+        Time since the first purchase.
+    n : int or array_like
+        Number of repeat purchases (whole, non-negative); broadcast against ``t``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Probabilities, in the broadcast shape of ``t`` and ``n``.
+    """
+    r, alpha, a, b = params
+    n = np.asarray(n, dtype=float)
+    n1 = np.maximum(n, 1.0)
+    log_b = betaln(a, b)
+    alive = np.exp(betaln(a, b + n) - log_b + nbd_log_pmf(r, alpha, t, n))
+    dead = np.exp(betaln(a + 1, b + n1 - 1) - log_b) * nbd_tail(r, alpha, t, n1)
+    return alive + np.where(n > 0, dead, 0.0)

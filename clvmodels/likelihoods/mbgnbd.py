@@ -13,6 +13,7 @@ from scipy.special import betaln, digamma, expit, gammaln
 
 from ._unique import on_unique_pairs
 from .bgnbd import _growth
+from ._nbd import nbd_log_pmf, nbd_tail
 
 PARAM_NAMES = ("r", "alpha", "a", "b")
 RATE_PARAMS = ("alpha",)
@@ -90,3 +91,27 @@ def simulate(params, T, *, rng):
     x = np.minimum(purchases_before_dropout, arrivals)
     t_x = np.where(x > 0, T * rng.beta(np.maximum(x, 1), np.maximum(arrivals - x, 0) + 1), 0.0)
     return {"x": x.astype(float), "t_x": t_x, "T": T}
+
+
+def probability_of_purchases(params, t, n):
+    """P(X(t) = n): probability of exactly ``n`` repeat purchases in ``(0, t]``.
+
+    ``B(a, b+n+1)/B(a, b) NBD(n; t) + B(a+1, b+n)/B(a, b) P(NBD(t) >= n)`` (Batislam et al. 2007):
+    as BG/NBD, but the dropout coin is also tossed at the first purchase, so the second term (dropped
+    out right after the ``n``-th purchase) exists for ``n = 0`` too, where it is ``a/(a+b)``.
+
+    Parameters
+    ----------
+    params : sequence of float
+        ``(r, alpha, a, b)``.
+    t : float or array_like
+        Time since the first purchase.
+    n : int or array_like
+        Number of repeat purchases (whole, non-negative); broadcast against ``t``.
+    """
+    r, alpha, a, b = params
+    n = np.asarray(n, dtype=float)
+    log_b = betaln(a, b)
+    alive = np.exp(betaln(a, b + n + 1) - log_b + nbd_log_pmf(r, alpha, t, n))
+    dead = np.exp(betaln(a + 1, b + n) - log_b) * nbd_tail(r, alpha, t, n)
+    return alive + dead

@@ -77,6 +77,22 @@ class PurchaseModel(MLEModel):
         """Expected purchases in ``(0, t]`` by a newly acquired customer (scalar or array ``t``)."""
         return self.maths.expected_purchases_new_customer(self._require_fitted(), np.asarray(t, dtype=float))
 
+    def probability_of_purchases(self, t, n):
+        """P(X(t) = n): probability that a newly acquired customer makes exactly ``n`` repeat
+        purchases in ``(0, t]``; ``t`` and ``n`` (whole, non-negative) broadcast.
+
+        Available when the ``maths`` module provides ``probability_of_purchases`` (BG/NBD, MBG/NBD).
+        """
+        params = self._require_fitted()
+        pmf = getattr(self.maths, "probability_of_purchases", None)
+        if pmf is None:
+            raise NotImplementedError(f"{type(self).__name__} does not provide P(X(t) = n) yet; the "
+                                      "frequency diagnostics need it. Use BetaGeoModel or ModifiedBetaGeoModel.")
+        n = np.asarray(n, dtype=float)
+        if np.any(n < 0) or np.any(n != np.round(n)):
+            raise ValueError(f"n must be whole numbers of repeat purchases (0, 1, 2, ...), got {n.ravel()[:5]}.")
+        return pmf(params, np.asarray(t, dtype=float), n)
+
     @classmethod
     def simulate(cls, params, T, *, rng) -> pd.DataFrame:
         """Simulate a summary (``frequency``, ``recency``, ``T``) from known parameters.

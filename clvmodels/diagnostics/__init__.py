@@ -1,0 +1,35 @@
+"""Diagnostics of fitted models: pure functions that return tables (no drawing).
+
+Each function takes fitted models and data and returns a :class:`pandas.DataFrame` that the
+plotting functions and the model-comparison report consume. They work for every registered
+purchase model (``kind == "purchase"``) through the methods all of them share, and optionally a
+spend model.
+
+- :func:`holdout_predictions`, :func:`holdout_accuracy`: predicted against actual holdout
+  purchases, spend and value (MAE, RMSE, correlation, aggregate error);
+- :func:`conditional_expectations`: mean holdout purchases by calibration frequency;
+- :func:`tracking`: weekly and cumulative repeat transactions of the cohort;
+- :func:`frequency_distribution`: customers by number of repeat purchases, with a chi-square test;
+- :func:`churn_scores`, :func:`reliability_table`, :func:`roc_auc`: P(alive) as a forecast of
+  a holdout purchase (Brier score, ROC-AUC, reliability);
+- :func:`fit_statistics`: log-likelihood, AIC and BIC of several models.
+"""
+
+from .churn import churn_scores, reliability_table, roc_auc
+from .conditional import conditional_expectations
+from .fit import fit_statistics
+from .frequency import frequency_distribution
+from .holdout import holdout_accuracy, holdout_predictions
+from .tracking import tracking
+
+__all__ = [
+    "holdout_predictions",
+    "holdout_accuracy",
+    "conditional_expectations",
+    "tracking",
+    "frequency_distribution",
+    "churn_scores",
+    "reliability_table",
+    "roc_auc",
+    "fit_statistics",
+]
