@@ -8,7 +8,7 @@ from ._version import __version__
 from .clv import customer_lifetime_value
 from . import datasets, diagnostics
 from .data import calibration_holdout_split, rfm_summary
-from .models import MODELS, BetaGeoModel, GammaGammaModel, ModifiedBetaGeoModel, BetaGeoBetaBinomModel, ShiftedBetaGeoModel, get_model, load_model
+from .models import MODELS, BetaGeoModel, GammaGammaModel, ModifiedBetaGeoModel, BetaGeoBetaBinomModel, ShiftedBetaGeoModel, ParetoNBDModel, get_model, load_model
 
 __all__ = [
     "__version__",
@@ -21,6 +21,7 @@ __all__ = [
     "ModifiedBetaGeoModel",
     "BetaGeoBetaBinomModel",
     "ShiftedBetaGeoModel",
+    "ParetoNBDModel",
     "MODELS",
     "get_model",
     "load_model",

@@ -12,12 +12,13 @@ from .bgbb import BetaGeoBetaBinomModel
 from .bgnbd import BetaGeoModel
 from .gamma_gamma import GammaGammaModel
 from .mbgnbd import ModifiedBetaGeoModel
+from .pareto_nbd import ParetoNBDModel
 from .sbg import ShiftedBetaGeoModel
 
 #: Every model selectable by name (configs, saved files). Add new models here.
-MODELS: dict[str, type[MLEModel]] = {cls.name: cls for cls in (BetaGeoModel, ModifiedBetaGeoModel, GammaGammaModel, BetaGeoBetaBinomModel, ShiftedBetaGeoModel)}
+MODELS: dict[str, type[MLEModel]] = {cls.name: cls for cls in (BetaGeoModel, ModifiedBetaGeoModel, GammaGammaModel, BetaGeoBetaBinomModel, ShiftedBetaGeoModel, ParetoNBDModel)}
 
-__all__ = ["MODELS", "MLEModel", "BetaGeoModel", "GammaGammaModel", "ModifiedBetaGeoModel", "BetaGeoBetaBinomModel", "ShiftedBetaGeoModel", "get_model", "load_model"]
+__all__ = ["MODELS", "MLEModel", "BetaGeoModel", "GammaGammaModel", "ModifiedBetaGeoModel", "BetaGeoBetaBinomModel", "ShiftedBetaGeoModel", "ParetoNBDModel", "get_model", "load_model"]
 
 
 def get_model(name: str) -> type[MLEModel]:
