@@ -189,11 +189,17 @@ def simulate(params, T, *, rng):
     dict of numpy.ndarray
         ``x``, ``t_x`` and ``T``.
     """
+    return _simulate(params, T, rng=rng, dropout_at_first_purchase=False)
+
+
+def _simulate(params, T, *, rng, dropout_at_first_purchase):
+    """Shared by BG/NBD and MBG/NBD: the dropout coin is tossed after each repeat purchase, and
+    also at the first purchase when ``dropout_at_first_purchase``."""
     r, alpha, a, b = params
     T = np.asarray(T, dtype=float)
     lam = rng.gamma(r, 1.0 / alpha, size=T.shape)
     p = rng.beta(a, b, size=T.shape)
-    purchases_before_dropout = rng.geometric(p)
+    purchases_before_dropout = rng.geometric(p) - int(dropout_at_first_purchase)
     arrivals = rng.poisson(lam * T)
     x = np.minimum(purchases_before_dropout, arrivals)
     t_x = np.where(x > 0, T * rng.beta(np.maximum(x, 1), np.maximum(arrivals - x, 0) + 1), 0.0)

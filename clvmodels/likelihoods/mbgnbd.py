@@ -12,7 +12,7 @@ import numpy as np
 from scipy.special import betaln, digamma, expit, gammaln
 
 from ._unique import on_unique_pairs
-from .bgnbd import _growth
+from .bgnbd import _growth, _simulate
 from ._nbd import nbd_log_pmf, nbd_tail
 
 PARAM_NAMES = ("r", "alpha", "a", "b")
@@ -82,15 +82,7 @@ def simulate(params, T, *, rng):
     As BG/NBD, but the dropout coin is also tossed at the first purchase: the number of repeat
     purchases allowed before dropout is geometric on ``{0, 1, ...}``.
     """
-    r, alpha, a, b = params
-    T = np.asarray(T, dtype=float)
-    lam = rng.gamma(r, 1.0 / alpha, size=T.shape)
-    p = rng.beta(a, b, size=T.shape)
-    purchases_before_dropout = rng.geometric(p) - 1
-    arrivals = rng.poisson(lam * T)
-    x = np.minimum(purchases_before_dropout, arrivals)
-    t_x = np.where(x > 0, T * rng.beta(np.maximum(x, 1), np.maximum(arrivals - x, 0) + 1), 0.0)
-    return {"x": x.astype(float), "t_x": t_x, "T": T}
+    return _simulate(params, T, rng=rng, dropout_at_first_purchase=True)
 
 
 def probability_of_purchases(params, t, n):
