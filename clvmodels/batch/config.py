@@ -19,6 +19,8 @@ from ..exceptions import ConfigError
 from ..models import MODELS
 
 DATASETS = ("cdnow_sample", "cdnow_master")
+#: Model kinds that describe customers' purchases or renewals; a run has exactly one of them.
+CUSTOMER_KINDS = ("purchase", "discrete_purchase", "retention")
 
 
 class _Section(BaseModel):
@@ -47,10 +49,16 @@ class InputConfig(_Section):
 
 
 class SummaryConfig(_Section):
-    """How transactions become the RFM summary."""
+    """How transactions become the customer summary the model needs.
+
+    ``freq`` and ``time_unit`` shape the RFM summary of continuous-time purchase models (bgnbd,
+    pareto_nbd, mbgnbd); ``period`` is the opportunity of a discrete-time model (bgbb, default a
+    year) or the contract period of a subscription model (sbg, default a month).
+    """
 
     freq: Literal["h", "D", "W", "M"] = "D"
     time_unit: Literal["h", "D", "W", "M"] = "W"
+    period: Literal["Y", "Q", "M", "W", "D"] | None = None
     observation_period_end: dt.date | None = None
 
 
@@ -85,9 +93,14 @@ class IntervalsConfig(_Section):
 
 
 class PredictionsConfig(_Section):
-    """What to predict: purchase horizons in the summary's time unit, CLV settings, intervals."""
+    """What to predict: horizons, CLV settings, intervals.
 
-    horizons: list[Annotated[float, Field(gt=0)]] = Field(default_factory=lambda: [52.0])
+    ``horizons`` are in the summary's ``time_unit`` for continuous-time models (default 52) and in
+    periods for bgbb (whole numbers; default 1 and 5). ``clv.discount_rate`` is per month for
+    continuous-time models and per period for bgbb and sbg.
+    """
+
+    horizons: list[Annotated[float, Field(gt=0)]] | None = None
     clv: ClvConfig = Field(default_factory=ClvConfig)
     intervals: IntervalsConfig | None = None
 
@@ -117,10 +130,22 @@ class RunConfig(_Section):
     @model_validator(mode="after")
     def _one_of_each_kind(self):
         kinds = [MODELS[m.name].kind for m in self.models]
-        if kinds.count("purchase") != 1 or kinds.count("spend") > 1:
-            raise ValueError("models must list exactly one purchase model (e.g. bgnbd) and at most one "
-                             f"spend model (e.g. gamma_gamma); got {[m.name for m in self.models]}")
+        customer = [k for k in kinds if k in CUSTOMER_KINDS]
+        if len(customer) != 1 or kinds.count("spend") > 1 or (kinds.count("spend") and customer != ["purchase"]):
+            raise ValueError("models must list exactly one purchase model (bgnbd, pareto_nbd, mbgnbd; or bgbb "
+                             "for discrete opportunities, sbg for subscriptions) and at most one spend model "
+                             f"(gamma_gamma, only beside a continuous-time purchase model); got "
+                             f"{[m.name for m in self.models]}")
+        if customer == ["discrete_purchase"] and self.predictions.horizons is not None:
+            fractional = [h for h in self.predictions.horizons if h != int(h)]
+            if fractional:
+                raise ValueError(f"predictions.horizons count whole periods for a discrete-time model; got {fractional}")
         return self
+
+    @property
+    def customer_model(self) -> ModelSpec:
+        """The model of the customers' purchases or renewals (not the spend model)."""
+        return next(m for m in self.models if MODELS[m.name].kind in CUSTOMER_KINDS)
 
 
 def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:

@@ -20,13 +20,11 @@ from tqdm.auto import tqdm
 
 from .._io import atomic_path, write_text_atomic
 from .._version import __version__
-from ..clv import customer_lifetime_value
 from .. import datasets
-from ..data import rfm_summary
 from ..exceptions import DataError, EmptyDataError
 from ..models import MODELS
-from ..uncertainty import clv_interval, prediction_interval
 from .config import RunConfig
+from .scoring import score, summarise
 
 _DEPENDENCIES = ("numpy", "scipy", "pandas", "pyarrow", "pydantic", "pyyaml")
 
@@ -48,34 +46,6 @@ def read_transactions(cfg) -> tuple[pd.DataFrame, dict]:
     except pd.errors.EmptyDataError:
         raise EmptyDataError(f"{path} is empty: it has no header and no rows.") from None
     return frame, {"path": str(path.resolve()), "format": fmt, "bytes": path.stat().st_size, "rows": len(frame)}
-
-
-def score(summary: pd.DataFrame, purchase, spend, predictions, time_unit: str) -> pd.DataFrame:
-    """One row per customer: summary, P(alive), churn, expected purchases, spend and CLV, with
-    ``_lower``/``_upper`` interval columns when ``predictions.intervals`` is set."""
-    scores = summary[[c for c in ("frequency", "recency", "T", "monetary_value") if c in summary]].copy()
-    bands = predictions.intervals
-    opts = {} if bands is None else {"ci_level": bands.ci_level, "n_draws": bands.n_draws}
-
-    def add(column, values, band=None):
-        scores[column] = values
-        if band is not None:
-            scores[f"{column}_lower"], scores[f"{column}_upper"] = band.iloc[:, 1], band.iloc[:, 2]
-
-    add("p_alive", purchase.probability_alive(summary),
-        bands and prediction_interval(purchase, "probability_alive", summary, random_state=bands.seed, **opts))
-    scores["churn_probability"] = 1 - scores["p_alive"]
-    for h in predictions.horizons:
-        add(f"expected_purchases_{h:g}{time_unit.lower()}", purchase.expected_purchases(summary, h),
-            bands and prediction_interval(purchase, "expected_purchases", summary, h, random_state=bands.seed, **opts))
-    if spend is not None:
-        add("expected_spend", spend.expected_spend(summary),
-            bands and prediction_interval(spend, "expected_spend", summary, random_state=bands.seed, **opts))
-        c = predictions.clv
-        clv_opts = {"horizon_months": c.horizon_months, "discount_rate": c.discount_rate, "margin": c.margin}
-        add("clv", customer_lifetime_value(purchase, spend, summary, **clv_opts),
-            bands and clv_interval(purchase, spend, summary, random_state=bands.seed, **opts, **clv_opts))
-    return scores.reset_index()
 
 
 def _versions() -> dict:
@@ -146,14 +116,9 @@ def run(config: RunConfig, *, output_dir: str | Path | None = None, config_text:
             transactions, source = read_transactions(config.input)
             manifest["input"] = source
         with _stage(timings, "summary", bar):
-            s = config.summary
-            summary = rfm_summary(transactions, customer_id_col=config.input.customer_id,
-                                  datetime_col=config.input.datetime,
-                                  monetary_value_col=config.input.monetary_value,
-                                  observation_period_end=s.observation_period_end, freq=s.freq,
-                                  time_unit=s.time_unit, datetime_format=config.input.datetime_format,
-                                  on_invalid=config.input.on_invalid)
+            summary = summarise(transactions, config, MODELS[config.customer_model.name].kind)
             manifest["exclusions"] = summary.attrs["exclusions"]
+            manifest["summary"] = {k: v for k, v in summary.attrs.items() if k != "exclusions"}
             manifest["observation_period_end"] = summary.attrs["observation_period_end"]
         with _stage(timings, "fit", bar):
             fitted = {}
@@ -162,10 +127,10 @@ def run(config: RunConfig, *, output_dir: str | Path | None = None, config_text:
                 if model.kind == "spend" and "monetary_value" not in summary:
                     raise DataError(f"model {spec.name!r} needs amounts, but input.monetary_value is not set.")
                 fitted[spec.name] = model.fit(summary)
-            purchase = next(m for m in fitted.values() if m.kind == "purchase")
+            customer_model = fitted[config.customer_model.name]
             spend = next((m for m in fitted.values() if m.kind == "spend"), None)
         with _stage(timings, "score", bar):
-            scores = score(summary, purchase, spend, config.predictions, s.time_unit)
+            scores = score(summary, customer_model, spend, config.predictions)
         with _stage(timings, "write", bar):
             files = []
             for fmt in config.output.formats:
