@@ -12,14 +12,20 @@ spend model.
 - :func:`frequency_distribution`: customers by number of repeat purchases, with a chi-square test;
 - :func:`churn_scores`, :func:`reliability_table`, :func:`roc_auc`: P(alive) as a forecast of
   a holdout purchase (Brier score, ROC-AUC, reliability);
-- :func:`fit_statistics`: log-likelihood, AIC and BIC of several models.
+- :func:`fit_statistics`: log-likelihood, AIC and BIC of several models;
+- :func:`prediction_matrix`: P(alive) or expected purchases over frequency x recency;
+- :func:`value_concentration`: share of the total value held by the top customers, Gini.
+
+The drawings of these tables are in :mod:`clvmodels.plotting`.
 """
 
 from .churn import churn_scores, reliability_table, roc_auc
+from .concentration import value_concentration
 from .conditional import conditional_expectations
 from .fit import fit_statistics
 from .frequency import frequency_distribution
 from .holdout import holdout_accuracy, holdout_predictions
+from .matrix import prediction_matrix
 from .tracking import tracking
 
 __all__ = [
@@ -32,4 +38,6 @@ __all__ = [
     "reliability_table",
     "roc_auc",
     "fit_statistics",
+    "prediction_matrix",
+    "value_concentration",
 ]
