@@ -3,7 +3,9 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test clean
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: demo test chromium clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +22,15 @@ $(VENV)/.dev: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.runtime
 	$(BIN)/clvmodels run configs/cdnow.yaml
 
-test: $(VENV)/.dev
+# The report's browser test drives Debian's headless Chromium (through Playwright, which uses the
+# system browser: nothing is downloaded by Playwright itself).
+chromium:
+	@command -v chromium >/dev/null || { \
+	  echo "installing Debian's chromium package for the report's browser test"; \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
+
+test: $(VENV)/.dev chromium
 	$(BIN)/python -m pytest
 
 clean:

@@ -1,6 +1,7 @@
-"""Config-driven batch scoring: schema, pipeline runner, output writing."""
+"""Config-driven batch scoring and model comparison: schema, pipeline runners, output writing."""
 
-from .config import RunConfig, load_config
+from .compare import compare
+from .config import CompareConfig, RunConfig, load_config
 from .runner import run
 
-__all__ = ["RunConfig", "load_config", "run"]
+__all__ = ["RunConfig", "CompareConfig", "load_config", "run", "compare"]

@@ -148,6 +148,55 @@ class RunConfig(_Section):
         return next(m for m in self.models if MODELS[m.name].kind in CUSTOMER_KINDS)
 
 
+class SplitConfig(_Section):
+    """The calibration/holdout split: models are fitted up to ``calibration_period_end`` and judged
+    on the purchases after it, up to ``summary.observation_period_end``."""
+
+    calibration_period_end: dt.date
+
+
+class DiagnosticsConfig(_Section):
+    """Bins of the diagnostic tables."""
+
+    max_frequency: Annotated[int, Field(ge=1)] = 7
+    reliability_bins: Annotated[int, Field(ge=2)] = 10
+
+
+class ReportOutputConfig(_Section):
+    directory: str = "out/compare"
+    title: str = "Model comparison"
+
+
+class CompareConfig(_Section):
+    """A model comparison (``clvmodels compare``). See ``configs/cdnow_compare.yaml``."""
+
+    version: Literal[1] = 1
+    input: InputConfig
+    summary: SummaryConfig = Field(default_factory=SummaryConfig)
+    split: SplitConfig
+    models: list[ModelSpec] = Field(default_factory=lambda: [ModelSpec(name="bgnbd"), ModelSpec(name="gamma_gamma")])
+    predictions: PredictionsConfig = Field(default_factory=PredictionsConfig)
+    diagnostics: DiagnosticsConfig = Field(default_factory=DiagnosticsConfig)
+    output: ReportOutputConfig = Field(default_factory=ReportOutputConfig)
+
+    _names_to_specs = field_validator("models", mode="before")(RunConfig._names_to_specs.__func__)
+
+    @model_validator(mode="after")
+    def _comparable(self):
+        kinds = [MODELS[m.name].kind for m in self.models]
+        names = [m.name for m in self.models]
+        if kinds.count("purchase") < 1 or kinds.count("spend") > 1 or set(kinds) - {"purchase", "spend"}:
+            raise ValueError("models must list one or more continuous-time purchase models (bgnbd, pareto_nbd, "
+                             f"mbgnbd) and at most one spend model (gamma_gamma); got {names}")
+        if len(set(names)) != len(names):
+            raise ValueError(f"models must not repeat a name; got {names}")
+        end = self.summary.observation_period_end
+        if end is not None and self.split.calibration_period_end >= end:
+            raise ValueError(f"split.calibration_period_end ({self.split.calibration_period_end}) must come before "
+                             f"summary.observation_period_end ({end}): the holdout period would be empty")
+        return self
+
+
 def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:
     """Field names of the section at ``loc`` (for 'did you mean' hints)."""
     for part in loc:
@@ -172,13 +221,13 @@ def _location(loc: tuple) -> str:
     return out or "(top level)"
 
 
-def format_errors(err: ValidationError, source: str) -> str:
+def format_errors(err: ValidationError, source: str, schema: type[BaseModel] = RunConfig) -> str:
     lines = []
     for e in err.errors():
         loc = tuple(p for p in e["loc"] if p not in ("function-after",))
         if e["type"] == "extra_forbidden":
             key = loc[-1]
-            close = difflib.get_close_matches(str(key), _fields_at(RunConfig, loc[:-1]), n=1)
+            close = difflib.get_close_matches(str(key), _fields_at(schema, loc[:-1]), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             lines.append(f"  - {_location(loc)}: unknown key {key!r}{hint}")
         else:
@@ -188,19 +237,20 @@ def format_errors(err: ValidationError, source: str) -> str:
     return f"{source}: {count} problem{'s' if count > 1 else ''} in the configuration:\n" + "\n".join(lines)
 
 
-def parse_config(raw: Any, *, source: str = "config") -> RunConfig:
-    """Validate an already-loaded mapping as a :class:`RunConfig`."""
+def parse_config(raw: Any, *, source: str = "config", schema: type[BaseModel] = RunConfig):
+    """Validate an already-loaded mapping as a :class:`RunConfig` (or another ``schema``)."""
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: the configuration must be a mapping of sections "
                           f"(input, summary, models, ...), got {type(raw).__name__}.")
     try:
-        return RunConfig.model_validate(raw)
+        return schema.model_validate(raw)
     except ValidationError as err:
-        raise ConfigError(format_errors(err, source)) from None
+        raise ConfigError(format_errors(err, source, schema)) from None
 
 
-def load_config(path: str | Path) -> RunConfig:
-    """Read a YAML config with ``yaml.safe_load`` and validate it.
+def load_config(path: str | Path, schema: type[BaseModel] | None = None):
+    """Read a YAML config with ``yaml.safe_load`` and validate it as ``schema`` (a
+    :class:`RunConfig` by default, :class:`CompareConfig` for ``clvmodels compare``).
 
     Raises
     ------
@@ -216,4 +266,4 @@ def load_config(path: str | Path) -> RunConfig:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as err:
         raise ConfigError(f"{path} is not valid YAML: {err}") from None
-    return parse_config(raw, source=str(path))
+    return parse_config(raw, source=str(path), schema=schema or RunConfig)

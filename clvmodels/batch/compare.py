@@ -1,0 +1,128 @@
+"""Run a model comparison from a :class:`~clvmodels.batch.config.CompareConfig`.
+
+Stages: read transactions -> calibration/holdout split -> fit every model on the calibration
+period -> diagnostics and ranking -> ``report.html``, ``metrics.csv``, ``metrics.json`` and
+``manifest.json``, each written atomically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pandas as pd
+from tqdm import tqdm
+
+from .._io import write_text_atomic
+from .._version import __version__
+from ..data import calibration_holdout_split
+from ..models import MODELS
+from ..reports import compare_models, render_report
+from .config import CompareConfig
+from .runner import _json_default, _stage, _versions, read_transactions
+
+
+def _data_description(transactions: pd.DataFrame, split: pd.DataFrame, config: CompareConfig, source: dict) -> dict:
+    inp = config.input
+    stamps = pd.to_datetime(transactions[inp.datetime], format=inp.datetime_format, errors="coerce")
+    return {
+        "source": source.get("path") or f"bundled dataset {source.get('dataset')}",
+        "columns (customer, date, amount)": f"{inp.customer_id}, {inp.datetime}, {inp.monetary_value}",
+        "customers (cohort at the calibration end)": len(split),
+        "transactions read": split.attrs["n_rows_read"],
+        "transactions used": split.attrs["n_rows_used"],
+        "first transaction": str(stamps.min().date()),
+        "last transaction": str(stamps.max().date()),
+        "calibration end": str(config.split.calibration_period_end),
+        "observation end": split.attrs["observation_period_end"][:10],
+        "time unit": split.attrs["time_unit"],
+        "repeat purchases, calibration": int(split["frequency"].sum()),
+        "repeat purchases, holdout": int(split["frequency_holdout"].sum()),
+        "exclusions": split.attrs["exclusions"],
+    }
+
+
+def _metrics_json(comparison) -> dict:
+    return {
+        "best": comparison.best,
+        "reason": comparison.reason,
+        "metrics": json.loads(comparison.metrics.to_json(orient="index")),
+        "ranks": json.loads(comparison.ranks.to_json(orient="index")),
+        "parameters": {name: json.loads(d.parameters.to_json(orient="index")) for name, d in comparison.models.items()},
+        "fit": json.loads(comparison.fit.to_json(orient="index")),
+        "data": comparison.data,
+    }
+
+
+def compare(config: CompareConfig, *, output_dir: str | Path | None = None, config_text: str | None = None,
+            progress: bool | None = None) -> dict:
+    """Fit the configured models on one split, compare them and write the report.
+
+    Parameters
+    ----------
+    config : CompareConfig
+        The validated configuration.
+    output_dir : path, optional
+        Overrides ``config.output.directory``.
+    config_text : str, optional
+        The original config text, hashed into the manifest and the report.
+    progress : bool, optional
+        Show a progress bar; default only on a terminal.
+
+    Returns
+    -------
+    dict
+        The manifest (also written as ``manifest.json``), with the best model and the reason.
+    """
+    out = Path(output_dir or config.output.directory)
+    out.mkdir(parents=True, exist_ok=True)
+    settings = config.model_dump(mode="json")
+    canonical = config_text if config_text is not None else json.dumps(settings, sort_keys=True)
+    manifest = {"status": "running", "command": "compare", "clvmodels_version": __version__,
+                "started": pd.Timestamp.now(tz="UTC").isoformat(), "config": settings,
+                "config_sha256": hashlib.sha256(canonical.encode()).hexdigest(), "versions": _versions(),
+                "timings_s": {}}
+    timings = manifest["timings_s"]
+    stages = ["read", "split", "fit", "diagnose", "report"]
+    bar = tqdm(total=len(stages), disable=(None if progress is None else not progress), unit="stage")
+    inp, s = config.input, config.summary
+    columns = {"customer_id_col": inp.customer_id, "datetime_col": inp.datetime,
+               "calibration_period_end": config.split.calibration_period_end,
+               "observation_period_end": s.observation_period_end, "freq": s.freq, "time_unit": s.time_unit,
+               "datetime_format": inp.datetime_format, "on_invalid": inp.on_invalid}
+    try:
+        with _stage(timings, "read", bar):
+            transactions, manifest["input"] = read_transactions(inp)
+        with _stage(timings, "split", bar):
+            split = calibration_holdout_split(transactions, monetary_value_col=inp.monetary_value, **columns)
+            manifest["exclusions"] = split.attrs["exclusions"]
+        with _stage(timings, "fit", bar):
+            fitted = {spec.name: MODELS[spec.name](**spec.options).fit(split) for spec in config.models}
+            purchase = {name: m for name, m in fitted.items() if m.kind == "purchase"}
+            spend = next((m for m in fitted.values() if m.kind == "spend"), None)
+        with _stage(timings, "diagnose", bar):
+            c = config.predictions.clv
+            comparison = compare_models(
+                purchase, split, transactions, spend_model=spend,
+                tracking_args={**columns, "observation_period_end": split.attrs["observation_period_end"]},
+                max_frequency=config.diagnostics.max_frequency, n_bins=config.diagnostics.reliability_bins,
+                clv_args={"horizon_months": c.horizon_months, "discount_rate": c.discount_rate, "margin": c.margin},
+                data=_data_description(transactions, split, config, manifest["input"]))
+        with _stage(timings, "report", bar):
+            html = render_report(comparison, title=config.output.title, config_sha256=manifest["config_sha256"])
+            write_text_atomic(out / "metrics.csv", comparison.metrics.join(comparison.ranks.rename(
+                columns=lambda c: c if c in ("mean_rank", "firsts") else f"rank_{c}")).to_csv())
+            write_text_atomic(out / "metrics.json", json.dumps(_metrics_json(comparison), indent=2,
+                                                              default=_json_default))
+            write_text_atomic(out / "report.html", html)
+        manifest.update({"status": "succeeded", "best": comparison.best, "reason": comparison.reason,
+                         "customers": len(split), "outputs": ["report.html", "metrics.csv", "metrics.json"]})
+    except BaseException as err:
+        manifest.update({"status": "failed", "error": f"{type(err).__name__}: {err}"})
+        raise
+    finally:
+        bar.close()
+        manifest["finished"] = pd.Timestamp.now(tz="UTC").isoformat()
+        write_text_atomic(out / "manifest.json", json.dumps(manifest, indent=2, default=_json_default))
+    return manifest
