@@ -186,3 +186,23 @@ def test_holdout_accuracy_and_churn_against_lifetimes(model, split, lifetimes_mo
     # BG/NBD puts every customer without a repeat purchase at P(alive) = 1 (1,411 of them), so the
     # top bin is crowded with customers who mostly do not come back.
     assert reliability.loc[9, "n_customers"] >= 1411
+
+
+def test_tracking_curve_and_conditional_expectation_match_hardies_spreadsheet(split):
+    """The two BG/NBD quantities behind Figures 3 and 4, at the MLE on the calibration period (the
+    spreadsheet's full-precision estimates; the rounded published ones move E[X(t)] by ~0.2 %), against the
+    values of Hardie's BG/NBD Excel implementation (bgnbd.xls of brucehardie.com note 004), as
+    quoted by lifetimes' tests, which check them to 3 decimals as here
+    (``test_expectation_returns_same_value_Hardie_excel_sheet`` and
+    ``test_conditional_expectation_returns_same_value_as_Hardie_excel_sheet``):
+
+    - E[X(t)] for a new customer (eq. 9), which summed over the cohort is the tracking curve;
+    - the expected purchases in the next 39 weeks of a customer with x = 2, t_x = 30.43,
+      T = 38.86 (eq. 10), one point of the conditional-expectation curve.
+    """
+    model = BetaGeoModel().fit(split)
+    t = np.array([0.1429, 1.0, 3.00, 31.8571, 32.00, 78.00])
+    excel = np.array([0.0078, 0.0532, 0.1506, 1.0405, 1.0437, 1.8576])
+    np.testing.assert_allclose(model.expected_purchases_new_customer(t), excel, atol=5e-4)
+    one = pd.DataFrame({"frequency": [2.0], "recency": [30.43], "T": [38.86]})
+    assert model.expected_purchases(one, 39).iloc[0] == pytest.approx(1.226, abs=5e-4)
