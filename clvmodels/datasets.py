@@ -100,3 +100,86 @@ def load_donations() -> pd.DataFrame:
         frame = pd.read_csv(fh)
     frame.attrs.update({"time_unit": "Y", "freq": "Y", "first_period": "1995", "last_period": "2001"})
     return frame
+
+
+# Illustrative example tables for the KPIs (clvmodels.kpis), drawn for the CDNOW master customers.
+
+__all__ += ["load_example_channels", "load_example_costs", "load_example_surveys"]
+
+
+def load_example_channels() -> pd.DataFrame:
+    """Synthetic acquisition channels and costs of the 23,570 CDNOW master customers.
+
+    **Illustrative only**: CDNOW published no channels or costs; this table was drawn
+    deterministically by :mod:`clvmodels.kpis.examples` (loosely tied to each customer's real
+    number of orders) to demonstrate :func:`clvmodels.kpis.acquisition_economics` and
+    :func:`clvmodels.kpis.segment_profile`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per customer: ``customer_id`` (1..23570, as in :func:`load_cdnow_master`),
+        ``channel``, ``campaign``, ``cac`` (acquisition cost in dollars), ``region`` and
+        ``age_band``.
+
+    Examples
+    --------
+    >>> from clvmodels import datasets
+    >>> channels = datasets.load_example_channels()
+    >>> len(channels), channels["customer_id"].is_unique
+    (23570, True)
+    """
+    with _file("example_channels.csv.gz").open("rb") as fh:
+        return pd.read_csv(fh, compression="gzip")
+
+
+def load_example_costs() -> pd.DataFrame:
+    """Synthetic costs of every CDNOW master order (a customer's purchases on one day).
+
+    **Illustrative only**, drawn deterministically by :mod:`clvmodels.kpis.examples`: ``amount``
+    is the real amount of the order (master log rows of that customer and day added up);
+    ``cost`` (cost of goods), ``cost_to_serve`` and ``returned`` (refunded amount) are synthetic.
+    Use it with :func:`clvmodels.kpis.customer_profitability`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``customer_id``, ``date`` (datetime), ``amount``, ``cost``, ``cost_to_serve`` and
+        ``returned`` (67,591 rows).
+
+    Examples
+    --------
+    >>> from clvmodels import datasets
+    >>> costs = datasets.load_example_costs()
+    >>> bool((costs["returned"] <= costs["amount"]).all())
+    True
+    """
+    with _file("example_costs.csv.gz").open("rb") as fh:
+        frame = pd.read_csv(fh, compression="gzip")
+    frame["date"] = pd.to_datetime(frame["date"], format="%Y-%m-%d")
+    return frame
+
+
+def load_example_surveys() -> pd.DataFrame:
+    """Synthetic survey answers (NPS 0-10, CSAT 1-5, CES 1-7) of a tenth of the CDNOW customers.
+
+    **Illustrative only**, drawn deterministically by :mod:`clvmodels.kpis.examples` (more
+    favourable answers from customers with more orders). Use it with
+    :func:`clvmodels.kpis.survey_metrics`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``customer_id``, ``date`` (datetime), ``question_type`` (``"nps"``, ``"csat"`` or
+        ``"ces"``) and ``score``.
+
+    Examples
+    --------
+    >>> from clvmodels import datasets
+    >>> sorted(datasets.load_example_surveys()["question_type"].unique())
+    ['ces', 'csat', 'nps']
+    """
+    with _file("example_surveys.csv").open("rb") as fh:
+        frame = pd.read_csv(fh)
+    frame["date"] = pd.to_datetime(frame["date"], format="%Y-%m-%d")
+    return frame
