@@ -60,6 +60,17 @@ def test_segments_without_optional_columns(scores):
                             "potential"]
 
 
+def test_one_time_buyers_are_not_new(scores):
+    # Ages T (weeks): customer 4 (no repeat purchase) was acquired 40 weeks ago -> one_time; at
+    # 10 weeks (<= 13) it is new; new_max_age=None ignores the age.
+    aged = scores.assign(T=[50.0, 50.0, 50.0, 40.0, 50.0, 50.0, 50.0, 50.0])
+    assert value_segments(aged)[4] == "one_time"
+    assert value_segments(aged.assign(T=10.0))[4] == "new"
+    assert value_segments(aged, new_max_age=None)[4] == "new"
+    assert value_segments(aged).attrs["thresholds"]["new_max_age"] == 13.0
+    assert value_segments(aged).drop(4).tolist() == EXPECTED[:3] + EXPECTED[4:]
+
+
 def test_segments_accept_customer_index(scores):
     pd.testing.assert_series_equal(value_segments(scores.set_index("customer_id")), value_segments(scores))
 
@@ -68,10 +79,10 @@ def test_segment_summary(scores):
     seg = value_segments(scores)
     s = segment_summary(scores, seg)
     assert list(s.index) == list(SEGMENTS)  # every segment, in order of precedence
-    assert s["n_customers"].tolist() == [1, 1, 1, 1, 1, 1, 2]
+    assert s["n_customers"].tolist() == [1, 1, 1, 1, 0, 1, 1, 2]  # no one_time customer here
     # Total value 500 + 400 + 300 + 20 + 60 + 30 + 10 + 15 = 1335.
-    np.testing.assert_allclose(s["share_value"], np.array([300, 500, 400, 20, 60, 30, 25]) / 1335)
-    np.testing.assert_allclose(s["share_customers"], np.array([1, 1, 1, 1, 1, 1, 2]) / 8)
+    np.testing.assert_allclose(s["share_value"], np.array([300, 500, 400, 20, 0, 60, 30, 25]) / 1335)
+    np.testing.assert_allclose(s["share_customers"], np.array([1, 1, 1, 1, 0, 1, 1, 2]) / 8)
     assert s.loc["potential", "mean_p_alive"] == pytest.approx((0.5 + 0.75) / 2)
     assert s.loc["potential", "mean_value"] == pytest.approx(12.5)
 

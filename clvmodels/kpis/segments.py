@@ -7,12 +7,16 @@ Each customer gets the first segment whose rule they meet, in this order (defaul
    [0.8] quantile of CLV, i.e. the top 20 %) and P(alive) at least ``alive_high`` [0.7];
 3. ``at_risk``: high value but P(alive) between ``alive_low`` and ``alive_high``: valuable
    customers whose purchases have lapsed for longer than their own rhythm suggests;
-4. ``new``: no repeat purchase yet (``frequency == 0``; skipped without a frequency column);
-5. ``big_spenders``: expected spend per purchase in the top ``1 - high_spend_quantile`` [0.8]
+4. ``new``: no repeat purchase yet (``frequency == 0``; skipped without a frequency column) and
+   acquired recently (``T <= new_max_age`` [13, a quarter in weeks]; any age without a ``T``
+   column or with ``new_max_age=None``);
+5. ``one_time``: no repeat purchase although acquired longer ago: one-time buyers (BG/NBD still
+   gives them P(alive) = 1, as it lets customers drop out only after a purchase);
+6. ``big_spenders``: expected spend per purchase in the top ``1 - high_spend_quantile`` [0.8]
    (skipped without an ``expected_spend`` column);
-6. ``loyal``: at least ``loyal_min_frequency`` [2] repeat purchases and P(alive) at least
+7. ``loyal``: at least ``loyal_min_frequency`` [2] repeat purchases and P(alive) at least
    ``alive_high``;
-7. ``potential``: everyone else (alive, modest value so far).
+8. ``potential``: everyone else (alive, modest value so far).
 
 One table of scores is a snapshot, so "P(alive) falling" is read as a middling P(alive) of a
 customer whose value says they used to buy often; compare two snapshots to see the trend itself.
@@ -29,14 +33,14 @@ from ._common import check_count, check_fraction, describe, scores_frame, segmen
 __all__ = ["SEGMENTS", "value_segments", "segment_summary", "segment_profile"]
 
 #: Segment names, in order of precedence.
-SEGMENTS = ("lost", "champions", "at_risk", "new", "big_spenders", "loyal", "potential")
+SEGMENTS = ("lost", "champions", "at_risk", "new", "one_time", "big_spenders", "loyal", "potential")
 
 
 def value_segments(scores: pd.DataFrame, *, alive_high: float = 0.7, alive_low: float = 0.3,
                    high_value_quantile: float = 0.8, high_value: float | None = None,
-                   high_spend_quantile: float = 0.8, loyal_min_frequency: int = 2,
+                   high_spend_quantile: float = 0.8, loyal_min_frequency: int = 2, new_max_age: float | None = 13.0,
                    customer_id_col: str = "customer_id", p_alive_col: str = "p_alive", value_col: str = "clv",
-                   spend_col: str = "expected_spend", frequency_col: str = "frequency") -> pd.Series:
+                   spend_col: str = "expected_spend", frequency_col: str = "frequency", age_col: str = "T") -> pd.Series:
     """Segment of each customer from P(alive), CLV, expected spend and frequency.
 
     Parameters
@@ -54,8 +58,12 @@ def value_segments(scores: pd.DataFrame, *, alive_high: float = 0.7, alive_low: 
         Quantile of expected spend above which a customer is a big spender.
     loyal_min_frequency : int, default 2
         Repeat purchases needed to be loyal.
-    customer_id_col, p_alive_col, value_col, spend_col, frequency_col : str
-        Column names; ``spend_col`` and ``frequency_col`` are optional in ``scores``.
+    new_max_age : float or None, default 13.0
+        Largest age (``T``, time since the first purchase, in the summary's time unit: 13 weeks by
+        default) of a ``new`` customer; older customers without a repeat purchase are
+        ``one_time``. ``None``: every customer without a repeat purchase is ``new``.
+    customer_id_col, p_alive_col, value_col, spend_col, frequency_col, age_col : str
+        Column names; ``spend_col``, ``frequency_col`` and ``age_col`` are optional in ``scores``.
 
     Returns
     -------
@@ -78,7 +86,7 @@ def value_segments(scores: pd.DataFrame, *, alive_high: float = 0.7, alive_low: 
     high_value_quantile = check_fraction(high_value_quantile, name="high_value_quantile")
     high_spend_quantile = check_fraction(high_spend_quantile, name="high_spend_quantile")
     loyal_min_frequency = check_count(loyal_min_frequency, name="loyal_min_frequency")
-    optional = [c for c in (spend_col, frequency_col) if c in scores.columns]
+    optional = [c for c in (spend_col, frequency_col, age_col) if c in scores.columns]
     frame = scores_frame(scores, [p_alive_col, value_col, *optional], customer_id_col=customer_id_col)
     p = frame[p_alive_col].to_numpy(dtype=float)
     if np.any((p < 0) | (p > 1)):
@@ -91,7 +99,13 @@ def value_segments(scores: pd.DataFrame, *, alive_high: float = 0.7, alive_low: 
     thresholds = {"alive_high": alive_high, "alive_low": alive_low, "high_value": threshold}
     none = np.zeros(len(frame), dtype=bool)
     frequency = frame[frequency_col].to_numpy(dtype=float) if frequency_col in frame else None
-    rules["new"] = frequency == 0 if frequency is not None else none
+    first_only = frequency == 0 if frequency is not None else none
+    if new_max_age is not None and age_col in frame:
+        young = frame[age_col].to_numpy(dtype=float) <= float(new_max_age)
+        thresholds["new_max_age"] = float(new_max_age)
+    else:
+        young = np.ones(len(frame), dtype=bool)
+    rules["new"], rules["one_time"] = first_only & young, first_only & ~young
     if spend_col in frame:
         spend = frame[spend_col].to_numpy(dtype=float)
         thresholds["high_spend"] = float(np.quantile(spend, high_spend_quantile))
