@@ -334,10 +334,6 @@ def test_errors_name_the_problem(split):
         frequency_distribution(_WithoutPmf.from_params(r=0.2, alpha=4.0, a=0.8, b=2.4), split)
 
 
-#: Purchase models whose maths has no P(X(t) = n) yet (Pareto/NBD: to do).
-MODELS_WITHOUT_PMF = {"pareto_nbd"}
-
-
 class _WithoutPmf(BetaGeoModel):
     """A purchase model whose maths lacks P(X(t) = n) (as a model added later might)."""
 
@@ -392,10 +388,6 @@ def test_every_diagnostic_runs_for_every_purchase_model(cls):
     scores = churn_scores(model, split)
     assert 0 <= scores.iloc[0]["brier"] <= 1 and 0 <= scores.iloc[0]["roc_auc"] <= 1
     assert reliability_table(model, split)["n_customers"].sum() == len(split)
-    if model.name in MODELS_WITHOUT_PMF:  # a known, documented gap: the frequency table needs P(X(t)=n)
-        with pytest.raises(NotImplementedError):
-            frequency_distribution(model, split)
-        return
     frequency = frequency_distribution(model, split)
     assert frequency["actual"].sum() == len(split)
     assert frequency["expected"].sum() == pytest.approx(len(split), rel=1e-12)

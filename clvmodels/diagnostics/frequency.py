@@ -1,7 +1,8 @@
 """Calibration fit: how many customers made 0, 1, ..., k+ repeat purchases, actual vs model.
 
 A customer observed for ``T`` since the first purchase makes ``x`` repeat purchases with
-probability ``P(X(T) = x)`` (Fader, Hardie & Lee 2005, eq. 8 for BG/NBD), so the expected number
+probability ``P(X(T) = x)`` (Fader, Hardie & Lee 2005, eq. 8 for BG/NBD; Fader & Hardie,
+http://brucehardie.com/notes/013/, for Pareto/NBD), so the expected number
 of customers with ``x`` repeat purchases is ``sum_i P(X(T_i) = x)``; the last bin takes the rest.
 This is the histogram of Fader, Hardie & Lee (2005), Figure 2, and of Fader, Hardie & Lee (2007),
 "Creating a fit histogram for the BG/NBD model", http://brucehardie.com/notes/014/.
@@ -24,7 +25,7 @@ def frequency_distribution(purchase_model, summary: pd.DataFrame, *, max_frequen
     ----------
     purchase_model : fitted purchase model
         A model providing ``probability_of_purchases`` (:class:`~clvmodels.BetaGeoModel`,
-        :class:`~clvmodels.ModifiedBetaGeoModel`).
+        :class:`~clvmodels.ModifiedBetaGeoModel`, :class:`~clvmodels.ParetoNBDModel`).
     summary : pandas.DataFrame
         The data the model was fitted on: ``frequency`` and ``T`` per customer (an RFM summary or
         the calibration columns of a split).

@@ -81,7 +81,7 @@ class PurchaseModel(MLEModel):
         """P(X(t) = n): probability that a newly acquired customer makes exactly ``n`` repeat
         purchases in ``(0, t]``; ``t`` and ``n`` (whole, non-negative) broadcast.
 
-        Available when the ``maths`` module provides ``probability_of_purchases`` (BG/NBD, MBG/NBD).
+        Available when the ``maths`` module provides ``probability_of_purchases`` (BG/NBD, MBG/NBD, Pareto/NBD).
         """
         params = self._require_fitted()
         pmf = getattr(self.maths, "probability_of_purchases", None)
