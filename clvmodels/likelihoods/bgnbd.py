@@ -118,21 +118,23 @@ def _growth(a, shift, c_offset, z):
     it is interpolated by a cubic through ``a - 1 = -2e-3, -1e-3, 1e-3, 2e-3``, where the direct
     formula is still accurate (about 1e-10 against mpmath).
     """
-    def direct(a_):
-        tail = np.exp((a_ - 1) * np.log1p(-z)) * _hyp2f1(a_ - 1 + shift, a_ - 1, a_ + c_offset, z)
+    def direct(a_, shift_, c_, z_):
+        tail = np.exp((a_ - 1) * np.log1p(-z_)) * _hyp2f1(a_ - 1 + shift_, a_ - 1, a_ + c_, z_)
         return (1 - tail) / (a_ - 1)
 
-    near = np.abs(np.asarray(a, dtype=float) - 1) < _A_NEAR_ONE
-    factor = direct(np.where(near, 1 + _A_NEAR_ONE, a))
-    if np.any(near):  # cubic (Lagrange) interpolation through a - 1 = -2h, -h, h, 2h
+    a, shift, c_offset, z = np.broadcast_arrays(np.asarray(a, dtype=float), shift, c_offset, z)
+    near = np.abs(a - 1) < _A_NEAR_ONE
+    factor = np.array(direct(np.where(near, 1 + _A_NEAR_ONE, a), shift, c_offset, z), dtype=float)
+    if np.any(near):  # cubic (Lagrange) interpolation through a - 1 = -2h, -h, h, 2h, only where needed
+        a_n, shift_n, c_n, z_n = a[near], shift[near], c_offset[near], z[near]
         nodes = _A_NEAR_ONE * np.array([-2.0, -1.0, 1.0, 2.0])
         interpolated = 0.0
         for k, node in enumerate(nodes):
             weight = 1.0
             for other in np.delete(nodes, k):
-                weight = weight * (a - 1 - other) / (node - other)
-            interpolated = interpolated + weight * direct(1 + node)
-        factor = np.where(near, interpolated, factor)
+                weight = weight * (a_n - 1 - other) / (node - other)
+            interpolated = interpolated + weight * direct(1 + node, shift_n, c_n, z_n)
+        factor[near] = interpolated
     return factor
 
 

@@ -1,0 +1,347 @@
+"""The Bayesian base: priors, the shared likelihood on compressed rows, sampling, summary, files.
+
+A subclass names the maximum-likelihood class it parallels (``mle_class``); validation, the rows
+the likelihood uses, compression to distinct histories and the fused objective all come from that
+class, so the Bayesian and the MLE fits read the same data through the same maths.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import warnings
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from .._io import atomic_path
+from .._version import __version__
+from ..exceptions import ModelFileError, NotFittedError
+from ..models.base import MLEModel, compress
+from . import _sampling
+from ._op import TotalLogLik
+from .diagnostics import check_convergence, convergence_table
+from .priors import default_priors, prior_variable, resolve_priors
+
+FILE_FORMAT = "clvmodels.posterior"
+FILE_FORMAT_VERSION = 1
+METHODS = ("mcmc", "map", "advi")
+
+
+class BayesModel:
+    """Base of the Bayesian models: the MLE model's likelihood with priors, sampled by NUTS.
+
+    Parameters
+    ----------
+    method : {"mcmc", "map", "advi"}, default "mcmc"
+        ``"mcmc"``: NUTS, the reference. ``"map"``: the posterior mode only (no uncertainty; every
+        prediction interval collapses to the point). ``"advi"``: mean-field variational
+        approximation, fast but it understates posterior sd and ignores posterior correlation.
+    sampler : {"nutpie", "pymc"}, optional
+        NUTS implementation for ``method="mcmc"``; nutpie when installed (much faster).
+    draws, tune, chains : int, default 1000, 1000, 4
+        Kept draws and warm-up iterations per chain, and the number of chains. ``"advi"`` returns
+        ``draws * chains`` draws from the approximation.
+    cores : int, optional
+        Chains run in parallel (default: one per chain, up to the CPU count).
+    target_accept : float, default 0.8
+        NUTS target acceptance rate; raise it (0.95) when the fit reports divergences.
+    advi_steps : int, default 20000
+        Optimisation steps of ``"advi"``.
+    priors : dict, optional
+        Prior spec per parameter overriding the defaults, e.g.
+        ``{"r": {"dist": "Gamma", "alpha": 2.0, "beta": 2.0}}``; see :mod:`clvmodels.bayes.priors`.
+    ci_level : float, default 0.9
+        Probability of the credible intervals of :meth:`summary` (HDI) and of the predictions
+        (equal-tailed: 5 % and 95 % by default).
+    random_seed : int, optional
+        Seed of the sampler, the initial points and the draws used by predictions.
+    """
+
+    mle_class: ClassVar[type[MLEModel]]
+    name: ClassVar[str]
+    shape_params: ClassVar[tuple[str, ...]]
+
+    def __init__(self, *, method: str = "mcmc", sampler: str | None = None, draws: int = 1000,
+                 tune: int = 1000, chains: int = 4, cores: int | None = None, target_accept: float = 0.8,
+                 advi_steps: int = 20_000, priors: dict | None = None, ci_level: float = 0.9,
+                 random_seed: int | None = None) -> None:
+        self.method = method
+        self.sampler = sampler
+        self.draws = draws
+        self.tune = tune
+        self.chains = chains
+        self.cores = cores
+        self.target_accept = target_accept
+        self.advi_steps = advi_steps
+        self.priors = priors
+        self.ci_level = ci_level
+        self.random_seed = random_seed
+
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        return self.mle_class.param_names
+
+    def get_settings(self) -> dict[str, Any]:
+        """The constructor settings."""
+        names = ("method", "sampler", "draws", "tune", "chains", "cores", "target_accept", "advi_steps",
+                 "priors", "ci_level", "random_seed")
+        return {n: getattr(self, n) for n in names}
+
+    # -- hooks ----------------------------------------------------------------------------------
+    def _data_scales(self, columns: dict[str, np.ndarray], weights: np.ndarray) -> dict[str, float]:
+        """The data's scale for each scale parameter (the default prior medians)."""
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    # -- data -----------------------------------------------------------------------------------
+    def _mle(self) -> MLEModel:
+        return self.mle_class()
+
+    def _compressed(self, data, weights):
+        """The rows the MLE would fit, compressed: ``(arrays, counts, frame)``."""
+        mle = self._mle()
+        frame, columns = mle._columns(data, signed=mle.fit_signed_columns)
+        w = mle._weights(frame, weights)
+        used = mle._fit_rows(frame)
+        columns = {c: v[used] for c, v in columns.items()}
+        w = w[used]
+        mle._check_fit(frame, columns, w)
+        if hasattr(mle, "n_excluded_"):
+            self.n_excluded_ = mle.n_excluded_
+        unique, counts = compress(columns, w)
+        keep = counts > 0
+        unique, counts = {c: v[keep] for c, v in unique.items()}, counts[keep]
+        return mle, unique, counts, frame
+
+    def build_model(self, data, *, weights=None):
+        """The PyMC model: the priors and the total log-likelihood of the compressed rows.
+
+        The likelihood enters as a ``pm.Potential`` of a :class:`~clvmodels.bayes._op.TotalLogLik`
+        operation over the distinct histories with their counts, so its cost grows with the
+        number of distinct histories, not of customers. Returns ``(pm.Model, resolved priors)``.
+        """
+        model, priors, _, _ = self._prepare(data, weights)
+        return model, priors
+
+    def _prepare(self, data, weights):
+        """The PyMC model, its priors, the MLE's start point (dict) and facts about the data."""
+        import pymc as pm
+        import pytensor.tensor as pt
+
+        self._check_settings()
+        mle, unique, counts, frame = self._compressed(data, weights)
+        arrays = tuple(unique[c] for c in mle.data_columns if c in unique)
+        priors = resolve_priors(self.param_names,
+                                default_priors(self.shape_params, self._data_scales(unique, counts)),
+                                self.priors)
+        loglik = TotalLogLik(mle._objective(arrays, counts), self.name)
+        with pm.Model() as model:
+            params = [prior_variable(name, priors[name]) for name in self.param_names]
+            pm.Potential("loglik", loglik(pt.stack(params)))
+        start = dict(zip(self.param_names, mle._start_vector(unique, counts)))
+        info = {"n_customers": float(counts.sum()), "n_unique": int(len(counts)),
+                "time_unit": frame.attrs.get("time_unit")}
+        return model, priors, start, info
+
+    def _check_settings(self) -> None:
+        if self.method not in METHODS:
+            raise ValueError(f"method must be one of {METHODS}, got {self.method!r}.")
+        for name in ("draws", "tune", "chains", "advi_steps"):
+            value = getattr(self, name)
+            minimum = 0 if name == "tune" else 1
+            if int(value) != value or value < minimum:
+                raise ValueError(f"{name} must be a whole number >= {minimum}, got {value!r}.")
+        if not 0 < self.ci_level < 1:
+            raise ValueError(f"ci_level must be between 0 and 1, got {self.ci_level!r}.")
+        if not 0 < self.target_accept < 1:
+            raise ValueError(f"target_accept must be between 0 and 1, got {self.target_accept!r}.")
+
+    # -- fitting --------------------------------------------------------------------------------
+    def fit(self, data, *, weights=None):
+        """Compute the posterior of the parameters given a customer summary.
+
+        Parameters
+        ----------
+        data : pandas.DataFrame
+            A summary with the columns the MLE model reads (see ``mle_class``).
+        weights : array_like or str, optional
+            Number of customers each row stands for, or the name of a column holding it.
+
+        Returns
+        -------
+        self
+            With ``idata_`` (an :class:`arviz.InferenceData`; ``posterior`` holds the parameters),
+            ``params_`` (posterior means), ``priors_`` (the priors used), ``n_customers_``,
+            ``n_unique_``, ``time_unit_`` and ``fit_seconds_``. ``method="mcmc"`` warns with a
+            :class:`~clvmodels.bayes.PosteriorConvergenceWarning` when R-hat, the effective
+            sample sizes or divergences show the chains have not converged.
+        """
+        sampler = _sampling.check_sampler(self.sampler) if self.method == "mcmc" else None
+        start = time.perf_counter()
+        model, priors, start_point, info = self._prepare(data, weights)
+        names = list(self.param_names)
+        if self.method == "mcmc":
+            run = _sampling.sample_nutpie if sampler == "nutpie" else _sampling.sample_pymc
+            idata = run(model, names, draws=int(self.draws), tune=int(self.tune), chains=int(self.chains),
+                        cores=_sampling.n_cores(self.chains, self.cores), target_accept=self.target_accept,
+                        seed=self.random_seed, start=start_point)
+        elif self.method == "map":
+            idata = _sampling.fit_map(model, names, seed=self.random_seed, start=start_point)
+        else:
+            idata = _sampling.fit_advi(model, names, draws=int(self.draws * self.chains),
+                                       steps=int(self.advi_steps), seed=self.random_seed, start=start_point)
+        self._set_posterior(idata, priors, sampler=sampler, fit_seconds=time.perf_counter() - start, **info)
+        if self.method == "mcmc":
+            check_convergence(self.idata_, names, model_name=type(self).__name__, stacklevel=2)
+        return self
+
+    def _set_posterior(self, idata, priors, *, sampler, fit_seconds, n_customers, n_unique, time_unit):
+        import arviz as az
+
+        names = list(self.param_names)
+        posterior = idata.posterior[names]
+        groups = {"posterior": posterior}
+        if "sample_stats" in idata.groups():
+            groups["sample_stats"] = idata.sample_stats
+        self.idata_ = az.InferenceData(**groups)
+        self.priors_ = priors
+        self.sampler_ = sampler
+        self.n_customers_ = n_customers
+        self.n_unique_ = n_unique
+        self.time_unit_ = time_unit
+        self.fit_seconds_ = fit_seconds
+        self.params_ = pd.Series([float(posterior[n].mean()) for n in names], index=names, name="posterior_mean")
+
+    # -- fitted state ---------------------------------------------------------------------------
+    @property
+    def is_fitted(self) -> bool:
+        return hasattr(self, "idata_")
+
+    def _require_fitted(self) -> None:
+        if not self.is_fitted:
+            raise NotFittedError(f"This {type(self).__name__} is not fitted yet: call fit(summary) "
+                                 f"or {type(self).__name__}.load(path) before predicting.")
+
+    def posterior_draws(self) -> pd.DataFrame:
+        """All posterior draws, one row per (chain, draw), one column per parameter."""
+        self._require_fitted()
+        posterior = self.idata_.posterior
+        return pd.DataFrame({n: posterior[n].to_numpy().ravel() for n in self.param_names})
+
+    def summary(self) -> pd.DataFrame:
+        """Posterior mean, sd and HDI at ``ci_level`` per parameter, with R-hat and bulk/tail ESS.
+
+        For ``method="map"`` the sd is 0 and the diagnostics are NaN. ``attrs`` carry the method,
+        the sampler, the number of divergences and the number of customers.
+        """
+        import arviz as az
+
+        self._require_fitted()
+        names = list(self.param_names)
+        posterior = self.idata_.posterior
+        label = f"{100 * self.ci_level:g}%"
+        if posterior.sizes["chain"] * posterior.sizes["draw"] > 1:
+            hdi = az.hdi(self.idata_, hdi_prob=self.ci_level, var_names=names)
+            lower = [float(hdi[n].sel(hdi="lower")) for n in names]
+            upper = [float(hdi[n].sel(hdi="higher")) for n in names]
+        else:
+            lower = upper = [float(posterior[n].mean()) for n in names]
+        table = pd.DataFrame({
+            "mean": [float(posterior[n].mean()) for n in names],
+            "sd": [float(posterior[n].std()) for n in names],
+            f"hdi lower {label}": lower,
+            f"hdi upper {label}": upper,
+        }, index=pd.Index(names, name="parameter"))
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # ESS of a constant (MAP) chain
+            diagnostics = convergence_table(self.idata_, names)
+        table = table.join(diagnostics)
+        table.attrs.update({"method": self.method, "sampler": self.sampler_, "divergences": self.divergences_,
+                            "n_customers": self.n_customers_, "ci_level": self.ci_level})
+        return table
+
+    @property
+    def divergences_(self) -> int | None:
+        """Number of divergent NUTS transitions (None without MCMC)."""
+        stats = self.idata_.get("sample_stats") if self.is_fitted else None
+        if stats is None or "diverging" not in stats:
+            return None
+        return int(stats["diverging"].sum())
+
+    def __repr__(self) -> str:
+        if not self.is_fitted:
+            return f"{type(self).__name__}(unfitted)"
+        values = ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items())
+        return f"{type(self).__name__}({values}; posterior means, {self.method})"
+
+    # -- persistence ----------------------------------------------------------------------------
+    def _attrs(self) -> dict[str, str]:
+        meta = {"n_customers": self.n_customers_, "n_unique": self.n_unique_, "time_unit": self.time_unit_,
+                "fit_seconds": self.fit_seconds_, "sampler": self.sampler_,
+                "n_excluded": getattr(self, "n_excluded_", None)}
+        return {"clvmodels_format": FILE_FORMAT, "clvmodels_format_version": str(FILE_FORMAT_VERSION),
+                "clvmodels_model": self.name, "clvmodels_library_version": __version__,
+                "clvmodels_settings": json.dumps(self.get_settings()),
+                "clvmodels_priors": json.dumps(self.priors_), "clvmodels_fit": json.dumps(meta)}
+
+    def save(self, path) -> None:
+        """Write the posterior as NetCDF; settings, priors and fit facts go in JSON attributes.
+
+        The file is written atomically and never pickled: loading it runs no code.
+        """
+        self._require_fitted()
+        idata = self.idata_.copy()
+        idata.posterior.attrs.update(self._attrs())
+        with atomic_path(path) as tmp:
+            idata.to_netcdf(str(tmp))
+
+    @classmethod
+    def load(cls, path):
+        """Read a posterior written by :meth:`save`; checks the model type and the file version.
+
+        Raises
+        ------
+        clvmodels.exceptions.ModelFileError
+            If the file is not a clvmodels posterior, holds another model, or was written by a
+            newer file format.
+        """
+        import arviz as az
+
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                lazy = az.from_netcdf(str(path))
+            idata = az.InferenceData(**{g: lazy[g].load() for g in lazy.groups()})
+            for group in lazy.groups():  # release the file
+                lazy[group].close()
+        except (OSError, ValueError, KeyError) as err:
+            raise ModelFileError(f"{path} is not a NetCDF posterior file ({err}); write one with "
+                                 f"{cls.__name__}.save(path).") from None
+        attrs = idata.posterior.attrs if "posterior" in idata.groups() else {}
+        if attrs.get("clvmodels_format") != FILE_FORMAT:
+            raise ModelFileError(f"{path} is not a clvmodels posterior file (no format {FILE_FORMAT!r}).")
+        version = int(attrs.get("clvmodels_format_version", 0))
+        if version > FILE_FORMAT_VERSION:
+            raise ModelFileError(f"{path} was written by a newer clvmodels "
+                                 f"({attrs.get('clvmodels_library_version')}); upgrade clvmodels to read it.")
+        if attrs.get("clvmodels_model") != cls.name:
+            raise ModelFileError(f"{path} holds a {attrs.get('clvmodels_model')!r} posterior, not {cls.name!r}; "
+                                 "load it with the matching class.")
+        try:
+            model = cls(**json.loads(attrs["clvmodels_settings"]))
+            priors = json.loads(attrs["clvmodels_priors"])
+            fit = json.loads(attrs["clvmodels_fit"])
+            missing = [n for n in cls.mle_class.param_names if n not in idata.posterior]
+            if missing:
+                raise ValueError(f"the posterior lacks {missing}")
+        except (KeyError, TypeError, ValueError) as err:
+            raise ModelFileError(f"{path} is a damaged {cls.name!r} posterior file: {err}") from None
+        for key in [k for k in idata.posterior.attrs if k.startswith("clvmodels_")]:
+            del idata.posterior.attrs[key]
+        model._set_posterior(idata, priors, sampler=fit.get("sampler"), fit_seconds=fit.get("fit_seconds"),
+                             n_customers=fit.get("n_customers"), n_unique=fit.get("n_unique"),
+                             time_unit=fit.get("time_unit"))
+        if fit.get("n_excluded") is not None:
+            model.n_excluded_ = fit["n_excluded"]
+        return model

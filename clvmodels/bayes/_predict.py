@@ -1,0 +1,120 @@
+"""Posterior predictions: the numpy prediction functions evaluated per draw on distinct histories.
+
+Customers with the same history get the same prediction for every draw, so a quantity is computed
+for the distinct histories only and scattered back. The draws are broadcast as a column (shape
+``(S, 1)``, one parameter each) against a chunk of histories (shape ``(m,)``), so each chunk is one
+vectorised call of the maths in :mod:`clvmodels.likelihoods`; the chunk length keeps
+``S x m x horizons`` near :data:`CHUNK_CELLS` numbers, which bounds the memory whatever the
+number of customers (per customer only the four summary columns are kept).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+#: Values (draws x histories x horizons) evaluated at once: about 16 MB per temporary array.
+CHUNK_CELLS = 2_000_000
+#: Largest draws x customers array returned by ``prediction_draws`` without ``max_cells``.
+MAX_DRAW_CELLS = 50_000_000
+
+
+def distinct(columns: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Distinct rows of ``columns`` and, per original row, the index of its distinct row."""
+    frame = pd.DataFrame(columns)
+    codes = frame.groupby(list(columns), sort=False).ngroup().to_numpy()
+    first = np.unique(codes, return_index=True)[1]
+    return {c: v[first] for c, v in columns.items()}, codes
+
+
+def _evaluator(func: Callable, draws: np.ndarray, groups: np.ndarray | None):
+    """``chunk -> values (S, m)`` over all draws, evaluating each group of draws separately.
+
+    Some maths takes a slow branch for a whole array when any element needs it (BG/NBD's
+    ``expected_purchases`` interpolates near ``a = 1`` on the full array), so the draws that need
+    it are evaluated apart. Returns the evaluator and the draw order of its rows.
+    """
+    if groups is None or groups.all() or not groups.any():
+        order = np.arange(len(draws))
+        blocks = [order]
+    else:
+        blocks = [np.flatnonzero(~groups), np.flatnonzero(groups)]
+        order = np.concatenate(blocks)
+    params = [tuple(draws[block][:, [j]] for j in range(draws.shape[1])) for block in blocks]
+
+    def evaluate(chunk):
+        with np.errstate(all="ignore"):
+            return np.concatenate([func(p, chunk) for p in params], axis=0)
+
+    return evaluate, order
+
+
+def interval_columns(ci_level: float) -> tuple[str, str]:
+    label = f"{100 * ci_level:g}%"
+    return f"lower {label}", f"upper {label}"
+
+
+def summarise(func: Callable, draws: np.ndarray, columns: dict[str, np.ndarray], *, ci_level: float,
+              index, name: str, cells_per_value: int = 1, groups: np.ndarray | None = None) -> pd.DataFrame:
+    """Posterior mean, sd and equal-tailed interval of ``func`` per customer.
+
+    Parameters
+    ----------
+    func : callable
+        ``func(params, columns_chunk) -> array (S, m)``; ``params`` is a tuple of ``(S, 1)`` arrays.
+    draws : numpy.ndarray
+        Parameter draws, shape ``(S, k)``.
+    columns : dict of numpy.ndarray
+        The customers' summary columns (length ``n``).
+    cells_per_value : int
+        Extra size factor of one evaluation (the number of horizons for CLV).
+    groups : numpy.ndarray of bool, optional
+        Draws to evaluate apart from the others (see :func:`_evaluator`).
+    """
+    if not 0 < ci_level < 1:
+        raise ValueError(f"ci_level must be between 0 and 1, got {ci_level!r}.")
+    unique, codes = distinct(columns)
+    m = len(next(iter(unique.values()))) if unique else 0
+    evaluate, _ = _evaluator(func, draws, groups)
+    out = np.empty((4, m))
+    quantiles = [50 * (1 - ci_level), 50 * (1 + ci_level)]
+    chunk = max(1, CHUNK_CELLS // (len(draws) * cells_per_value))
+    for start in range(0, m, chunk):
+        rows = slice(start, min(start + chunk, m))
+        values = evaluate({c: v[rows] for c, v in unique.items()})
+        out[0, rows] = values.mean(axis=0)
+        out[1, rows] = values.std(axis=0)
+        out[2:, rows] = np.percentile(values, quantiles, axis=0)
+    lower, upper = interval_columns(ci_level)
+    table = pd.DataFrame({"mean": out[0, codes], "sd": out[1, codes], lower: out[2, codes],
+                          upper: out[3, codes]}, index=index)
+    table.attrs.update({"quantity": name, "ci_level": ci_level, "n_draws": len(draws)})
+    return table
+
+
+def all_draws(func: Callable, draws: np.ndarray, columns: dict[str, np.ndarray], *, index,
+              max_cells: int | None = None, groups: np.ndarray | None = None) -> pd.DataFrame:
+    """Every draw of ``func`` for every customer: a ``(S, n)`` table (columns: the customers)."""
+    n = len(index)
+    limit = MAX_DRAW_CELLS if max_cells is None else max_cells
+    if len(draws) * n > limit:
+        raise ValueError(f"{len(draws)} draws x {n} customers = {len(draws) * n:,} values exceeds "
+                         f"max_cells={limit:,}: pass a subset of customers (e.g. data.head(1000)), fewer "
+                         "draws (n_draws=...), or a larger max_cells=.")
+    unique, codes = distinct(columns)
+    evaluate, order = _evaluator(func, draws, groups)
+    values = np.empty((len(draws), n))
+    values[order] = evaluate(unique)[:, codes]
+    return pd.DataFrame(values, columns=index)
+
+
+def thin(draws: np.ndarray, n_draws: int | None, random_state) -> np.ndarray:
+    """``n_draws`` of the rows of ``draws`` chosen at random without replacement (all if None)."""
+    if n_draws is None or n_draws >= len(draws):
+        return draws
+    if int(n_draws) != n_draws or n_draws < 1:
+        raise ValueError(f"n_draws must be a positive whole number, got {n_draws!r}.")
+    rng = np.random.default_rng(random_state)
+    return draws[np.sort(rng.choice(len(draws), int(n_draws), replace=False))]

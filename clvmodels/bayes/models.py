@@ -1,0 +1,254 @@
+"""The Bayesian models: a thin declaration per model on :class:`~clvmodels.bayes._base.BayesModel`.
+
+Each names the MLE class it parallels; the likelihood, the data rules and the prediction maths are
+that model's (:mod:`clvmodels.likelihoods`). Predictions return, per customer, the posterior mean,
+sd and an equal-tailed credible interval at ``ci_level``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..likelihoods import gamma_gamma
+from ..models.bgnbd import BetaGeoModel
+from ..models.gamma_gamma import GammaGammaModel
+from ..models.mbgnbd import ModifiedBetaGeoModel
+from ..models.pareto_nbd import ParetoNBDModel
+from . import _predict
+from ._base import BayesModel
+
+
+class _Predictions:
+    """Draw selection shared by the prediction methods."""
+
+    def _slow_draws(self, draws: np.ndarray) -> np.ndarray | None:
+        """Draws the prediction maths handles by a slow branch, evaluated apart (None: no such)."""
+        return None
+
+    def _draw_matrix(self, n_draws, random_state) -> np.ndarray:
+        draws = self.posterior_draws()[list(self.param_names)].to_numpy()
+        seed = self.random_seed if random_state is None else random_state
+        return _predict.thin(draws, n_draws, seed)
+
+    def _predict(self, name, func, data, *, ci_level, n_draws, random_state):
+        frame, columns = self._prediction_columns(data)
+        draws = self._draw_matrix(n_draws, random_state)
+        return _predict.summarise(func, draws, columns, ci_level=self.ci_level if ci_level is None else ci_level,
+                                  index=frame.index, name=name, groups=self._slow_draws(draws))
+
+    def prediction_draws(self, quantity: str, data, *args, n_draws=None, random_state=None,
+                         max_cells=None) -> pd.DataFrame:
+        """Every posterior draw of a prediction for a (small) set of customers.
+
+        Parameters
+        ----------
+        quantity : str
+            Name of a prediction method, e.g. ``"probability_alive"``, ``"expected_purchases"``
+            or ``"expected_spend"``.
+        data : pandas.DataFrame
+            The customers; ``draws x customers`` may not exceed ``max_cells`` (50 million by
+            default), so pass a subset for large bases.
+        *args
+            Passed on (the horizon ``t`` of ``expected_purchases``).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per draw, one column per customer (labelled by ``data``'s index).
+        """
+        func = self._quantities(*args).get(quantity)
+        if func is None:
+            raise ValueError(f"quantity must be one of {sorted(self._quantities(*args))}, got {quantity!r}.")
+        frame, columns = self._prediction_columns(data)
+        draws = self._draw_matrix(n_draws, random_state)
+        return _predict.all_draws(func, draws, columns, index=frame.index, max_cells=max_cells,
+                                  groups=self._slow_draws(draws))
+
+    def _prediction_columns(self, data):
+        self._require_fitted()
+        frame, columns = self._mle()._columns(data)
+        return frame, columns
+
+
+def _per_draw(func):
+    """``func`` for maths that takes scalar parameters only: one vectorised call per draw."""
+    def looped(params, *args):
+        return np.stack([func(tuple(p[s, 0] for p in params), *args) for s in range(len(params[0]))])
+
+    return looped
+
+
+class BayesPurchaseModel(_Predictions, BayesModel):
+    """Shared body of the Bayesian continuous-time purchase models (``frequency, recency, T``)."""
+
+    #: Whether the prediction maths broadcasts a column of draws against the customers; if not,
+    #: predictions loop over the draws (each call still vectorised over the histories).
+    broadcasts_draws: bool = True
+
+    def _data_scales(self, columns, weights):
+        # 1 / (average purchase rate): the alpha of a gamma with r = 1 matching it (the MLE start).
+        rate = (max(np.average(columns["frequency"], weights=weights), 0.1)
+                / max(np.average(columns["T"], weights=weights), 1e-9))
+        return {name: 1.0 / rate for name in self.mle_class.rate_params}
+
+    def _slow_draws(self, draws):
+        # BG/NBD and MBG/NBD interpolate expected purchases across a = 1 (|a - 1| < 1e-3) for a
+        # whole array as soon as one element needs it: five evaluations instead of one.
+        if "a" not in self.param_names:
+            return None
+        return np.abs(draws[:, self.param_names.index("a")] - 1) < 2e-3
+
+    @property
+    def maths(self):
+        return self.mle_class.maths
+
+    def _quantities(self, t=None):
+        p_alive, purchases = self.maths.probability_alive, self.maths.expected_purchases
+        if not self.broadcasts_draws:
+            p_alive, purchases = _per_draw(p_alive), _per_draw(purchases)
+
+        def alive(params, c):
+            return np.broadcast_to(p_alive(params, c["frequency"], c["recency"], c["T"]),
+                                   (len(params[0]), len(c["T"])))
+
+        quantities = {"probability_alive": alive}
+        if t is not None:
+            quantities["expected_purchases"] = lambda params, c: purchases(
+                params, float(t), c["frequency"], c["recency"], c["T"])
+        return quantities
+
+    def probability_alive(self, data, *, ci_level=None, n_draws=None, random_state=None) -> pd.DataFrame:
+        """P(alive) at the end of observation: posterior ``mean``, ``sd``, ``lower``/``upper``.
+
+        Parameters
+        ----------
+        data : pandas.DataFrame
+            Summary with ``frequency``, ``recency`` and ``T``.
+        ci_level : float, optional
+            Probability of the equal-tailed interval (default: the model's ``ci_level``).
+        n_draws : int, optional
+            Use this many posterior draws, chosen at random (default: all).
+        random_state : int, optional
+            Seed of that choice (default: the model's ``random_seed``).
+        """
+        return self._predict("probability_alive", self._quantities()["probability_alive"], data,
+                             ci_level=ci_level, n_draws=n_draws, random_state=random_state)
+
+    def expected_purchases(self, data, t, *, ci_level=None, n_draws=None, random_state=None) -> pd.DataFrame:
+        """Expected purchases in the next ``t`` time units: posterior ``mean``, ``sd``, interval.
+
+        The arguments are those of :meth:`probability_alive`, plus the horizon ``t`` in the
+        data's time unit.
+        """
+        return self._predict("expected_purchases", self._quantities(t)["expected_purchases"], data,
+                             ci_level=ci_level, n_draws=n_draws, random_state=random_state)
+
+
+class BayesBetaGeoModel(BayesPurchaseModel):
+    """BG/NBD fitted by Bayesian inference; the likelihood is :class:`~clvmodels.BetaGeoModel`'s.
+
+    Default priors (see :mod:`clvmodels.bayes.priors`): log-normal with log-sd 3 for every
+    parameter, median 1 for ``r, a, b`` and median at the data's mean time between purchases for
+    ``alpha``. Settings are those of :class:`~clvmodels.bayes._base.BayesModel`.
+
+    Examples
+    --------
+    >>> from clvmodels import datasets
+    >>> from clvmodels.bayes import BayesBetaGeoModel
+    >>> summary = datasets.load_cdnow_summary()
+    >>> model = BayesBetaGeoModel(method="map").fit(summary)
+    >>> model.params_.round(1).to_dict()  # the posterior mode; the MLE is (0.24, 4.41, 0.79, 2.43)
+    {'r': 0.2, 'alpha': 4.4, 'a': 0.7, 'b': 2.1}
+    """
+
+    name = "bayes_bgnbd"
+    mle_class = BetaGeoModel
+    shape_params = ("r", "a", "b")
+
+
+class BayesModifiedBetaGeoModel(BayesPurchaseModel):
+    """MBG/NBD fitted by Bayesian inference; the likelihood is
+    :class:`~clvmodels.ModifiedBetaGeoModel`'s. Priors as for :class:`BayesBetaGeoModel`.
+
+    Preliminary: the MBG/NBD maths has no fused objective yet, so each gradient evaluates
+    ``loglik`` and ``loglik_grad`` separately (sampling CDNOW takes several times BG/NBD's time).
+    """
+
+    name = "bayes_mbgnbd"
+    mle_class = ModifiedBetaGeoModel
+    shape_params = ("r", "a", "b")
+
+
+class BayesParetoNBDModel(BayesPurchaseModel):
+    """Pareto/NBD fitted by Bayesian inference; the likelihood is :class:`~clvmodels.ParetoNBDModel`'s.
+
+    Default priors: log-normal with log-sd 3; median 1 for the shapes ``r, s`` and the data's mean
+    time between purchases for the scales ``alpha, beta``.
+
+    Preliminary: its likelihood (numerical integration) costs about 20 times BG/NBD's, so NUTS on
+    CDNOW takes about a minute; predictions loop over the draws (the maths takes scalar
+    parameters) and :func:`~clvmodels.bayes.customer_lifetime_value` does not support it yet.
+    """
+
+    name = "bayes_pareto_nbd"
+    mle_class = ParetoNBDModel
+    shape_params = ("r", "s")
+    broadcasts_draws = False
+
+
+class BayesGammaGammaModel(_Predictions, BayesModel):
+    """Gamma-Gamma spend model fitted by Bayesian inference; the likelihood is
+    :class:`~clvmodels.GammaGammaModel`'s (repeat customers only, same data rules).
+
+    Default priors: log-normal with log-sd 3, median 1 for ``p, q`` and median at the mean spend of
+    the repeat customers for ``gamma``. Expected spend needs ``q > 1``; draws with ``q <= 1``
+    give an infinite population mean (NaN predictions), which signals outliers in the spend data.
+
+    Parameters
+    ----------
+    on_nonpositive : {"raise", "exclude"}, default "raise"
+        As for :class:`~clvmodels.GammaGammaModel`.
+    **settings
+        As for :class:`~clvmodels.bayes._base.BayesModel`.
+
+    Examples
+    --------
+    >>> from clvmodels import datasets
+    >>> from clvmodels.bayes import BayesGammaGammaModel
+    >>> model = BayesGammaGammaModel(method="map").fit(datasets.load_cdnow_summary())
+    >>> model.params_.round(1).to_dict()  # the posterior mode; the MLE is (6.25, 3.74, 15.45)
+    {'p': 6.3, 'q': 3.7, 'gamma': 15.1}
+    """
+
+    name = "bayes_gamma_gamma"
+    mle_class = GammaGammaModel
+    shape_params = ("p", "q")
+
+    def __init__(self, *, on_nonpositive: str = "raise", **settings) -> None:
+        super().__init__(**settings)
+        if on_nonpositive not in ("raise", "exclude"):
+            raise ValueError(f"on_nonpositive must be 'raise' or 'exclude', got {on_nonpositive!r}.")
+        self.on_nonpositive = on_nonpositive
+
+    def get_settings(self):
+        return {**super().get_settings(), "on_nonpositive": self.on_nonpositive}
+
+    def _mle(self):
+        return GammaGammaModel(on_nonpositive=self.on_nonpositive)
+
+    def _data_scales(self, columns, weights):
+        return {"gamma": float(np.average(columns["monetary_value"], weights=weights))}
+
+    def _quantities(self):
+        return {"expected_spend": lambda params, c: gamma_gamma.expected_spend(
+            params, c["frequency"], c["monetary_value"])}
+
+    def expected_spend(self, data, *, ci_level=None, n_draws=None, random_state=None) -> pd.DataFrame:
+        """Expected mean transaction value per customer: posterior ``mean``, ``sd``, interval.
+
+        Customers with ``frequency == 0`` get the population mean spend ``p gamma / (q - 1)``.
+        Arguments as for :meth:`BayesPurchaseModel.probability_alive`.
+        """
+        return self._predict("expected_spend", self._quantities()["expected_spend"], data,
+                             ci_level=ci_level, n_draws=n_draws, random_state=random_state)
