@@ -31,8 +31,9 @@ def _label_axis(ax: Axes, index: pd.Index, *, axis: str = "x") -> None:
     positions, labels = np.arange(len(index)), _labels(index)
     step = max(1, len(labels) // 24)  # at most ~24 labels stay readable
     if axis == "x":
-        ax.set_xticks(positions[::step], labels[::step], rotation=45 if len(labels) > 8 else 0, ha="right"
-                      if len(labels) > 8 else "center")
+        crowded = len(labels) > 8 or sum(len(label) for label in labels) > 50
+        ax.set_xticks(positions[::step], labels[::step], rotation=30 if crowded else 0,
+                      ha="right" if crowded else "center")
     else:
         ax.set_yticks(positions[::step], labels[::step])
 

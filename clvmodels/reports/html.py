@@ -18,6 +18,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from .. import plotting
+from ..kpis.bundle import KpiTables
+from ..plotting import kpis as kpi_plots
 from .._version import __version__
 from .comparison import Comparison
 from .ranking import METRICS
@@ -124,8 +126,71 @@ def _ranking_views(c: Comparison):
     return metrics, ranks, firsts
 
 
+@dataclass
+class _KpiItem:
+    title: str
+    table: pd.DataFrame
+    figure: _Figure | None = None
+    text: str = ""
+
+
+#: Title, drawing and explanation of each KPI table, in report order.
+_KPI_ITEMS = {
+    "retention": ("Retention and churn per period", kpi_plots.plot_retention,
+                  "retention = (customers at end - new) / customers at start; churn = lost / customers at start."),
+    "cohort_retention": ("Cohort retention", kpi_plots.plot_cohort_heatmap,
+                         "Share of each acquisition cohort active k periods after acquisition."),
+    "repeat_purchase_rate": ("Repeat-purchase rate per cohort", None, ""),
+    "segments": ("Value segments", kpi_plots.plot_segment_shares, "Share of customers and of predicted value."),
+    "heuristic_clv": ("Rule-of-thumb CLV beside the model", None,
+                      "Average order value x purchases per period x average lifetime (1 / churn), against the "
+                      "model's CLV: heuristic_to_model far from 1 is where the rule of thumb misleads."),
+    "profitability": ("Customer profitability", None, "Net value after costs, and the share of unprofitable customers."),
+    "acquisition": ("Acquisition economics per channel", kpi_plots.plot_clv_cac, "CLV : CAC and payback, ranked."),
+    "segment_profile": ("Segment profiles", None, "Share of each segment's customers by attribute."),
+    "surveys": ("Survey metrics", None, "NPS (-100..100), CSAT (share of 4-5), CES (mean effort, lower is better)."),
+    "surveys_by_period": ("Survey metrics per period", kpi_plots.plot_nps, ""),
+    "surveys_by_segment": ("Survey metrics per value segment", None, ""),
+}
+
+
+def _flat_index(frame: pd.DataFrame) -> pd.DataFrame:
+    """Tables with a MultiIndex show ``level: value`` labels."""
+    if isinstance(frame.index, pd.MultiIndex):
+        frame = frame.copy()
+        names = [str(n) for n in frame.index.names]
+        frame.index = pd.Index([": ".join(map(str, key)) for key in frame.index], name=" / ".join(names))
+    return frame
+
+
+def kpi_view(kpis: KpiTables, *, settings: str = "") -> dict:
+    """What the KPI part of a report shows: one item per table, with its drawing where one exists."""
+    items = []
+    for name, table in kpis.tables.items():
+        title, draw, text = _KPI_ITEMS.get(name, (name, None, ""))
+        figure = None if draw is None else _png(lambda ax, d=draw, t=table: d(t, ax=ax), title)
+        items.append(_KpiItem(title, _flat_index(table), figure, text))
+    return {"sections": items, "notes": kpis.notes, "settings": settings}
+
+
+def render_kpi_report(kpis: KpiTables, *, title: str = "Business KPIs", settings: str = "",
+                      config_sha256: str | None = None, generated: str | None = None) -> str:
+    """A self-contained HTML page of the KPI tables and their drawings (no network, no script).
+
+    Parameters
+    ----------
+    kpis : KpiTables
+        From :func:`clvmodels.kpis.bundle.compute_kpis`.
+    title, settings, config_sha256, generated : str
+        Shown in the header (escaped).
+    """
+    return _ENV.get_template("kpis.html.j2").render(
+        title=title, version=__version__, config_sha256=config_sha256, kpis=kpi_view(kpis, settings=settings),
+        generated=generated or pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d %H:%M UTC"))
+
+
 def render_report(comparison: Comparison, *, title: str = "Model comparison", config_sha256: str | None = None,
-                  generated: str | None = None) -> str:
+                  generated: str | None = None, kpis: KpiTables | None = None, kpi_settings: str = "") -> str:
     """The HTML report of a :class:`~clvmodels.reports.comparison.Comparison`.
 
     Parameters
@@ -134,6 +199,10 @@ def render_report(comparison: Comparison, *, title: str = "Model comparison", co
         From :func:`~clvmodels.reports.compare_models`.
     title : str
         Page title (escaped like everything else).
+    kpis : KpiTables, optional
+        Adds the business KPI section.
+    kpi_settings : str
+        How the KPIs were computed (period, activity window...), shown in that section.
     config_sha256 : str, optional
         Hash of the config that produced the comparison, shown in the header.
     generated : str, optional
@@ -162,4 +231,5 @@ def render_report(comparison: Comparison, *, title: str = "Model comparison", co
         generated=generated or pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d %H:%M UTC"),
         best=c.best, reason=c.reason, metrics=metrics, ranks=ranks, firsts=firsts, fit=c.fit, data=data,
         exclusions=_exclusions(c.data), models=models, spend=c.spend, spend_name=c.spend_name,
-        spend_parameters=c.spend_parameters, definitions=[m for m in METRICS if m.column in c.metrics])
+        spend_parameters=c.spend_parameters, definitions=[m for m in METRICS if m.column in c.metrics],
+        kpis=None if kpis is None else kpi_view(kpis, settings=kpi_settings))
