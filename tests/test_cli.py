@@ -71,7 +71,8 @@ def test_manifest_reconciles_rows_and_customers(sample_run):
     assert rows["read"] == 6919
     assert rows["excluded"] == {"after_observation_end": 1959}
     assert rows["used"] + sum(rows["excluded"].values()) == rows["read"]
-    assert manifest["customers"] == {"in_summary": 2357, "scored": 2357, "excluded": {}}
+    assert manifest["customers"] == {"in_input": 2357, "in_summary": 2357, "scored": 2357, "excluded": {},
+                                     "reconciled": True}
     assert manifest["models"]["bgnbd"]["log_likelihood"] == pytest.approx(-9582.43, abs=0.01)
     assert set(manifest["timings_s"]) == {"read", "summary", "fit", "score", "write"}
     assert manifest["versions"]["clvmodels"] == clvmodels.__version__
@@ -142,11 +143,12 @@ def test_failed_run_keeps_previous_outputs(tmp_path, monkeypatch):
     run(config, progress=False)
     before = (tmp_path / "out" / "scores.parquet").read_bytes()
 
-    def broken(self, path, **kwargs):
-        open(path, "wb").write(b"partial")
+    import pyarrow.parquet as pq
+
+    def broken(self, table, *args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(pd.DataFrame, "to_parquet", broken)
+    monkeypatch.setattr(pq.ParquetWriter, "write_table", broken)
     with pytest.raises(OSError, match="disk full"):
         run(config, progress=False)
     assert (tmp_path / "out" / "scores.parquet").read_bytes() == before

@@ -18,7 +18,6 @@ from .._io import write_text_atomic
 from .._version import __version__
 from ..data import calibration_holdout_split
 from ..models import MODELS
-from ..reports import compare_models, render_report
 from .config import CompareConfig
 from .runner import _json_default, _stage, _versions, read_transactions
 
@@ -75,6 +74,8 @@ def compare(config: CompareConfig, *, output_dir: str | Path | None = None, conf
     dict
         The manifest (also written as ``manifest.json``), with the best model and the reason.
     """
+    from ..reports import compare_models, render_report  # matplotlib and jinja2: only for a comparison
+
     out = Path(output_dir or config.output.directory)
     out.mkdir(parents=True, exist_ok=True)
     settings = config.model_dump(mode="json")

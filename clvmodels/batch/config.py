@@ -27,24 +27,45 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class InputConfig(_Section):
-    """Where the transactions come from and which columns hold what."""
+class FiltersConfig(_Section):
+    """Rows left out on purpose before the summary; each is counted in the manifest by reason."""
 
+    exclude_returns: bool = Field(False, description="Leave out rows with a negative amount (returns, refunds).")
+    exclude_zero_amounts: bool = Field(False, description="Leave out rows with an amount of exactly 0.")
+    start_date: dt.date | None = Field(None, description="Leave out rows dated before this day.")
+
+
+class InputConfig(_Section):
+    """Where the data come from and which columns hold what.
+
+    ``kind: transactions`` (default) reads one row per transaction; ``kind: summary`` reads a
+    precomputed RFM summary (columns ``frequency``, ``recency``, ``T`` and optionally
+    ``monetary_value``, times in ``summary.time_unit``) and skips the summary stage.
+    """
+
+    kind: Literal["transactions", "summary"] = "transactions"
     dataset: Literal["cdnow_sample", "cdnow_master"] | None = Field(
         None, description="A bundled dataset instead of a file.")
-    path: str | None = Field(None, description="CSV or Parquet file of transactions.")
+    path: str | None = Field(None, description="CSV or Parquet file, a directory of them, or a glob "
+                                               "such as 'data/2026-*/part-*.parquet'.")
     format: Literal["auto", "csv", "parquet"] = "auto"
     customer_id: str = "customer_id"
     datetime: str = "date"
-    monetary_value: str | None = "amount"
+    monetary_value: str | None = Field("amount", description="The amount (currency) column; null for none.")
     datetime_format: str | None = None
     on_invalid: Literal["raise", "exclude"] = "raise"
+    filters: FiltersConfig = Field(default_factory=FiltersConfig)
 
     @model_validator(mode="after")
     def _one_source(self):
         if (self.dataset is None) == (self.path is None):
             raise ValueError("give exactly one of 'dataset' (a bundled dataset: "
-                             f"{', '.join(DATASETS)}) or 'path' (a CSV or Parquet file)")
+                             f"{', '.join(DATASETS)}) or 'path' (a CSV or Parquet file, directory or glob)")
+        if self.kind == "summary" and self.dataset is not None:
+            raise ValueError("kind 'summary' reads a summary file: give 'path', not 'dataset'")
+        f = self.filters
+        if self.monetary_value is None and (f.exclude_returns or f.exclude_zero_amounts):
+            raise ValueError("filters on amounts need an amount column: set 'monetary_value'")
         return self
 
 
@@ -60,6 +81,15 @@ class SummaryConfig(_Section):
     time_unit: Literal["h", "D", "W", "M"] = "W"
     period: Literal["Y", "Q", "M", "W", "D"] | None = None
     observation_period_end: dt.date | None = None
+    calibration_period_end: dt.date | None = Field(
+        None, description="Fit on the transactions up to this day; score on those up to observation_period_end.")
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        cal, end = self.calibration_period_end, self.observation_period_end
+        if cal is not None and end is not None and cal >= end:
+            raise ValueError(f"calibration_period_end ({cal}) must come before observation_period_end ({end})")
+        return self
 
 
 class ModelSpec(_Section):
@@ -108,10 +138,48 @@ class PredictionsConfig(_Section):
 class OutputConfig(_Section):
     directory: str = "out"
     formats: list[Literal["parquet", "csv"]] = Field(default_factory=lambda: ["parquet"])
+    columns: list[str] | None = Field(None, description="Score columns to write (the customer id always "
+                                                        "comes first); default all.")
+
+
+class EngineConfig(_Section):
+    """Where the summary and the scoring run: in this process (pandas) or on a Dask cluster."""
+
+    type: Literal["pandas", "dask"] = "pandas"
+    chunk_size: Annotated[int, Field(ge=1000)] = Field(
+        250_000, description="Customers scored at a time (bounds memory).")
+    scheduler: str | None = Field(None, description="dask: 'local' (a LocalCluster on this machine) or a "
+                                                    "scheduler address such as 'tcp://10.0.0.5:8786'.")
+    partitions: Annotated[int, Field(ge=1)] | None = Field(
+        None, description="dask: partitions of the customer summary (default: 4 per worker).")
+    workers: Annotated[int, Field(ge=1)] = Field(2, description="dask, local scheduler: worker processes.")
+    memory_limit: str = Field("auto", description="dask, local scheduler: memory per worker, e.g. '4GiB'.")
+
+    @model_validator(mode="after")
+    def _dask_keys(self):
+        if self.type == "pandas":
+            given = [k for k in ("scheduler", "partitions", "workers", "memory_limit") if k in self.model_fields_set]
+            if given:
+                raise ValueError(f"{', '.join(given)} only apply to engine type 'dask'")
+        elif self.scheduler is None:
+            self.scheduler = "local"
+        return self
+
+
+class MlflowConfig(_Section):
+    uri: str = Field(description="Tracking URI, e.g. 'file:///srv/mlruns' or 'http://mlflow:5000'.")
+    experiment: str = "clvmodels"
+    run_name: str | None = None
+    log_scores: bool = Field(False, description="Also log the score files as artifacts (they can be large).")
+
+
+class TrackingConfig(_Section):
+    mlflow: MlflowConfig | None = None
 
 
 class RunConfig(_Section):
-    """A whole scoring run. See ``configs/cdnow.yaml`` for a commented example."""
+    """A whole scoring job. ``configs/batch_example.yaml`` documents every key; ``configs/cdnow.yaml``
+    is the demo."""
 
     version: Literal[1] = 1
     input: InputConfig
@@ -119,6 +187,8 @@ class RunConfig(_Section):
     models: list[ModelSpec] = Field(default_factory=lambda: [ModelSpec(name="bgnbd"), ModelSpec(name="gamma_gamma")])
     predictions: PredictionsConfig = Field(default_factory=PredictionsConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
+    engine: EngineConfig = Field(default_factory=EngineConfig)
+    tracking: TrackingConfig | None = None
 
     @field_validator("models", mode="before")
     @classmethod
@@ -140,6 +210,18 @@ class RunConfig(_Section):
             fractional = [h for h in self.predictions.horizons if h != int(h)]
             if fractional:
                 raise ValueError(f"predictions.horizons count whole periods for a discrete-time model; got {fractional}")
+        if self.input.kind == "summary" and self.summary.calibration_period_end is not None:
+            raise ValueError("summary.calibration_period_end cuts transactions; a precomputed summary "
+                             "(input.kind: summary) cannot be cut, so leave it out")
+        if customer != ["purchase"]:
+            if self.input.kind == "summary":
+                raise ValueError("input kind 'summary' holds an RFM summary, for continuous-time purchase models "
+                                 "(bgnbd, pareto_nbd, mbgnbd) only")
+            if self.engine.type == "dask":
+                raise ValueError("engine type 'dask' runs the RFM summary, for continuous-time purchase models "
+                                 "(bgnbd, pareto_nbd, mbgnbd) only")
+            if self.summary.calibration_period_end is not None:
+                raise ValueError("summary.calibration_period_end applies to continuous-time purchase models only")
         return self
 
     @property
@@ -190,6 +272,11 @@ class CompareConfig(_Section):
                              f"mbgnbd) and at most one spend model (gamma_gamma); got {names}")
         if len(set(names)) != len(names):
             raise ValueError(f"models must not repeat a name; got {names}")
+        if self.summary.calibration_period_end is not None:
+            raise ValueError("a comparison takes its calibration end from split.calibration_period_end; "
+                             "remove summary.calibration_period_end")
+        if self.input.kind != "transactions":
+            raise ValueError("a comparison needs transactions (input.kind: transactions)")
         end = self.summary.observation_period_end
         if end is not None and self.split.calibration_period_end >= end:
             raise ValueError(f"split.calibration_period_end ({self.split.calibration_period_end}) must come before "

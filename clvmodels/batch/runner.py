@@ -1,61 +1,38 @@
-"""Run a scoring job from a :class:`~clvmodels.batch.config.RunConfig`.
+"""The stages of a scoring job, from a :class:`~clvmodels.batch.config.RunConfig`.
 
-Stages: read transactions -> RFM summary -> fit models -> score customers -> write outputs and a
-manifest. Every file is written atomically; customers in and out reconcile in the manifest.
+- :func:`fit`: read -> summary -> fit; writes ``models/<name>.json`` and ``models/manifest.json``;
+- :func:`score`: read -> summary -> score with saved models (no refit); writes ``scores.<format>``
+  and ``manifest.json``;
+- :func:`run`: both, writing all of the above (the manifest in ``manifest.json``).
+
+Outputs are staged under temporary names and renamed into place only when the whole job has
+succeeded, so a failed job leaves the previous outputs intact; its manifest says what failed.
+Customers reconcile: every input customer is scored or listed as excluded with the reason.
 """
 
 from __future__ import annotations
 
-import hashlib
-import importlib.metadata
-import json
-import platform
 import time
 from contextlib import contextmanager
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-from tqdm import tqdm
-
-from .._io import atomic_path, write_text_atomic
-from .._version import __version__
-from .. import datasets
-from ..exceptions import DataError, EmptyDataError
-from ..models import MODELS
+from ..exceptions import ConfigError, DataError
+from ..models import load_model
 from .config import RunConfig
-from .scoring import score, summarise
+from .engines import make_engine
+from .inputs import read_frame
+from .manifest import Manifest, json_default, logger, model_entry, reconcile, versions
+from .outputs import ScoreWriter, Staging
 
-_DEPENDENCIES = ("numpy", "scipy", "pandas", "pyarrow", "pydantic", "pyyaml")
+# Kept for clvmodels.batch.compare.
+_json_default = json_default
+_versions = versions
 
 
-def read_transactions(cfg) -> tuple[pd.DataFrame, dict]:
+def read_transactions(cfg):
     """Load the configured transactions; returns the frame and a description for the manifest."""
-    if cfg.dataset is not None:
-        frame = datasets.load_cdnow_transactions() if cfg.dataset == "cdnow_sample" else datasets.load_cdnow_master()
-        return frame, {"dataset": cfg.dataset, "rows": len(frame)}
-    path = Path(cfg.path)
-    if not path.is_file():
-        raise DataError(f"input.path {str(path)!r} does not exist or is not a file "
-                        f"(paths are relative to the working directory {Path.cwd()}).")
-    fmt = cfg.format if cfg.format != "auto" else ("parquet" if path.suffix.lower() in (".parquet", ".pq") else "csv")
-    try:
-        frame = pd.read_parquet(path) if fmt == "parquet" else pd.read_csv(path)
-    except (ValueError, OSError) as err:
-        raise DataError(f"cannot read {path} as {fmt}: {err}. Check input.format and the file.") from None
-    except pd.errors.EmptyDataError:
-        raise EmptyDataError(f"{path} is empty: it has no header and no rows.") from None
-    return frame, {"path": str(path.resolve()), "format": fmt, "bytes": path.stat().st_size, "rows": len(frame)}
-
-
-def _versions() -> dict:
-    out = {"python": platform.python_version(), "clvmodels": __version__}
-    for name in _DEPENDENCIES:
-        try:
-            out[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            out[name] = None
-    return out
+    frame, source = read_frame(cfg)
+    return frame, source.to_dict()
 
 
 @contextmanager
@@ -67,17 +44,107 @@ def _stage(timings: dict, name: str, bar):
     bar.update(1)
 
 
-def _write_table(frame: pd.DataFrame, path: Path, fmt: str) -> None:
-    with atomic_path(path) as tmp:
-        if fmt == "parquet":
-            frame.to_parquet(tmp, index=False)
+def model_paths(config: RunConfig, out: Path, paths=None) -> list[Path]:
+    """The model files to score with: ``paths``, else ``<output>/models/<name>.json`` from ``fit``."""
+    if paths:
+        return [Path(p) for p in paths]
+    return [out / "models" / f"{spec.name}.json" for spec in config.models]
+
+
+def load_models(config: RunConfig, paths: list[Path]) -> dict:
+    """Load saved models and check they are the configured ones, in the configured time unit."""
+    models = {}
+    for path in paths:
+        if not path.is_file():
+            raise DataError(f"model file {path} does not exist. Run `clvmodels fit CONFIG` first, or pass "
+                            "the files with --model PATH.")
+        model = load_model(path)
+        models[model.name] = (model, str(path))
+    wanted = sorted(spec.name for spec in config.models)
+    if sorted(models) != wanted:
+        raise ConfigError(f"the model files hold {sorted(models)}, but the config's models are {wanted}. "
+                          "Pass the files of the configured models, or change `models:`.")
+    unit = config.summary.time_unit
+    for name, (model, path) in models.items():
+        if model.kind == "purchase" and model.time_unit_ not in (None, unit):
+            raise ConfigError(f"{path} was fitted with time unit {model.time_unit_!r}, but summary.time_unit is "
+                              f"{unit!r}; scores would be in the wrong unit. Refit, or set summary.time_unit.")
+    return models
+
+
+def _job(command: str, config: RunConfig, *, output_dir=None, config_text=None, progress=None,
+         model_files=None, manifest_name="manifest.json") -> dict:
+    out = Path(output_dir or config.output.directory)
+    out.mkdir(parents=True, exist_ok=True)
+    manifest = Manifest(command, config, config_text, out / manifest_name)
+    staging = Staging(out)
+    writer = engine = tracker = None
+    try:
+        if config.tracking is not None and config.tracking.mlflow is not None:
+            from .tracking import MlflowTracker  # mlflow is imported only when tracking is configured
+
+            tracker = MlflowTracker(config.tracking.mlflow, command)
+        loaded = {}
+        if command == "score":
+            with manifest.stage("load_models"):
+                loaded = load_models(config, model_paths(config, out, model_files))
+        engine = make_engine(config)
+        summaries = engine.summaries(config, manifest, fit=command != "score", score=command != "fit")
+        manifest.update({"input": summaries.input, "rows": summaries.rows, "summary": summaries.info,
+                         "observation_period_end": summaries.info.get("observation_period_end")})
+        if command == "score":
+            models = {name: m for name, (m, _) in loaded.items()}
+            manifest["models"] = {name: model_entry(m, source=path) for name, (m, path) in loaded.items()}
         else:
-            frame.to_csv(tmp, index=False)
+            with manifest.stage("fit"):
+                models = engine.fit(config, summaries)
+                for name, model in models.items():
+                    model.save(staging.path(f"models/{name}.json"))
+            manifest["models"] = {name: model_entry(m) for name, m in models.items()}
+        customers = dict(summaries.customers)
+        if command != "fit":
+            with manifest.stage("score"):
+                writer = ScoreWriter(staging, config.output.formats, config.output.columns)
+                customers["scored"] = engine.score(config, summaries, models, writer.write, progress=progress)
+                writer.close()
+            manifest["customers"] = reconcile(customers)
+            if not customers["reconciled"]:  # a bug, not bad input: exit code 1 with the traceback
+                raise RuntimeError(f"customers do not reconcile (in = scored + excluded): {customers}")
+        else:
+            customers["fitted"] = customers.pop("in_summary")
+            manifest["customers"] = customers
+        with manifest.stage("write"):
+            manifest.update({"status": "succeeded", "outputs": staging.commit()})
+    except BaseException as err:
+        if writer is not None:
+            writer.close()
+        staging.discard()
+        manifest.failed(err)
+        if tracker is not None:
+            tracker.log_failure(manifest.data)
+        raise
+    finally:
+        if engine is not None:
+            engine.close()
+        manifest.write()
+    if tracker is not None:
+        _track(tracker, manifest, out)
+    return manifest.data
+
+
+def _track(tracker, manifest: Manifest, out: Path) -> None:
+    """Log a succeeded job to MLflow; a tracking failure is recorded, it does not undo the job."""
+    try:
+        tracker.log_success(manifest.data, out, manifest.path)
+    except Exception as err:  # noqa: BLE001 - the outputs are committed; say what failed and go on
+        logger.warning("tracking failed: %s: %s", type(err).__name__, err)
+        manifest["tracking_error"] = f"{type(err).__name__}: {err}"
+        manifest.write()
 
 
 def run(config: RunConfig, *, output_dir: str | Path | None = None, config_text: str | None = None,
         progress: bool | None = None) -> dict:
-    """Run the whole job and return the manifest (also written as ``manifest.json``).
+    """Fit the models and score every customer; return the manifest (also ``manifest.json``).
 
     Parameters
     ----------
@@ -88,84 +155,33 @@ def run(config: RunConfig, *, output_dir: str | Path | None = None, config_text:
     config_text : str, optional
         The original config text, hashed into the manifest (default: the normalised config).
     progress : bool, optional
-        Show a progress bar; default only on a terminal.
+        True: a progress bar; False: none; None (default): a bar on a terminal, log lines otherwise.
 
     Returns
     -------
     dict
         The manifest.
     """
-    out = Path(output_dir or config.output.directory)
-    out.mkdir(parents=True, exist_ok=True)
-    settings = config.model_dump(mode="json")
-    canonical = config_text if config_text is not None else json.dumps(settings, sort_keys=True)
-    manifest = {
-        "status": "running",
-        "clvmodels_version": __version__,
-        "started": pd.Timestamp.now(tz="UTC").isoformat(),
-        "config": settings,
-        "config_sha256": hashlib.sha256(canonical.encode()).hexdigest(),
-        "versions": _versions(),
-        "timings_s": {},
-    }
-    timings = manifest["timings_s"]
-    stages = ["read", "summary", "fit", "score", "write"]
-    bar = tqdm(total=len(stages), disable=(None if progress is None else not progress), unit="stage")
-    try:
-        with _stage(timings, "read", bar):
-            transactions, source = read_transactions(config.input)
-            manifest["input"] = source
-        with _stage(timings, "summary", bar):
-            summary = summarise(transactions, config, MODELS[config.customer_model.name].kind)
-            manifest["exclusions"] = summary.attrs["exclusions"]
-            manifest["summary"] = {k: v for k, v in summary.attrs.items() if k != "exclusions"}
-            manifest["observation_period_end"] = summary.attrs["observation_period_end"]
-        with _stage(timings, "fit", bar):
-            fitted = {}
-            for spec in config.models:
-                model = MODELS[spec.name](**spec.options)
-                if model.kind == "spend" and "monetary_value" not in summary:
-                    raise DataError(f"model {spec.name!r} needs amounts, but input.monetary_value is not set.")
-                fitted[spec.name] = model.fit(summary)
-            customer_model = fitted[config.customer_model.name]
-            spend = next((m for m in fitted.values() if m.kind == "spend"), None)
-        with _stage(timings, "score", bar):
-            scores = score(summary, customer_model, spend, config.predictions)
-        with _stage(timings, "write", bar):
-            files = []
-            for fmt in config.output.formats:
-                path = out / f"scores.{fmt}"
-                _write_table(scores, path, fmt)
-                files.append(path.name)
-            for name, model in fitted.items():
-                path = out / "models" / f"{name}.json"
-                model.save(path)
-                files.append(f"models/{name}.json")
-        rows_used = source["rows"] - sum(manifest["exclusions"]["rows"].values())
-        manifest.update({
-            "status": "succeeded",
-            "rows": {"read": source["rows"], "used": int(rows_used), "excluded": manifest["exclusions"]["rows"]},
-            "customers": {"in_summary": len(summary), "scored": len(scores),
-                          "excluded": manifest["exclusions"]["customers"]},
-            "models": {name: {"class": type(m).__name__, "params": m.params_.to_dict(),
-                              "std_errors": dict(zip(m.param_names, np.sqrt(np.diag(m.covariance_.to_numpy())).tolist())),
-                              "log_likelihood": m.log_likelihood_, "aic": m.aic_, "bic": m.bic_,
-                              "n_customers": m.n_customers_, "n_unique": m.n_unique_,
-                              "excluded_from_fit": getattr(m, "n_excluded_", {})}
-                       for name, m in fitted.items()},
-            "outputs": files,
-        })
-    except BaseException as err:
-        manifest.update({"status": "failed", "error": f"{type(err).__name__}: {err}"})
-        raise
-    finally:
-        bar.close()
-        manifest["finished"] = pd.Timestamp.now(tz="UTC").isoformat()
-        write_text_atomic(out / "manifest.json", json.dumps(manifest, indent=2, default=_json_default))
-    return manifest
+    return _job("run", config, output_dir=output_dir, config_text=config_text, progress=progress)
 
 
-def _json_default(value):
-    if isinstance(value, (np.integer, np.floating)):
-        return value.item()
-    return str(value)
+def fit(config: RunConfig, *, output_dir: str | Path | None = None, config_text: str | None = None,
+        progress: bool | None = None) -> dict:
+    """Fit the models and write ``models/<name>.json`` and ``models/manifest.json``; see :func:`run`."""
+    return _job("fit", config, output_dir=output_dir, config_text=config_text, progress=progress,
+                manifest_name="models/manifest.json")
+
+
+def score(config: RunConfig, *, models=None, output_dir: str | Path | None = None,
+          config_text: str | None = None, progress: bool | None = None) -> dict:
+    """Score every customer with saved models (no refit); see :func:`run`.
+
+    Parameters
+    ----------
+    models : list of paths, optional
+        Model files written by :func:`fit` (default: ``<output directory>/models/<name>.json``
+        for each configured model).
+    """
+    return _job("score", config, output_dir=output_dir, config_text=config_text, progress=progress,
+                model_files=models)
+

@@ -9,6 +9,11 @@
 
 Interval columns (``<column>_lower`` / ``<column>_upper``) come from parameter uncertainty when
 ``predictions.intervals`` is set.
+
+:func:`score_chunks` scores a summary a chunk of customers at a time and hands each chunk to a
+writer, so memory stays bounded by the chunk size whatever the number of customers. Each chunk
+depends only on its own customers and the fitted parameters (interval draws are seeded per call),
+so chunking never changes a number.
 """
 
 from __future__ import annotations
@@ -23,11 +28,12 @@ DEFAULT_HORIZONS = {"purchase": [52.0], "discrete_purchase": [1.0, 5.0]}
 DEFAULT_PERIOD = {"discrete_purchase": "Y", "retention": "M"}
 
 
-def summarise(transactions: pd.DataFrame, config, kind: str) -> pd.DataFrame:
-    """The customer summary for a model of ``kind`` from the configured transactions."""
+def summarise(transactions: pd.DataFrame, config, kind: str, *, end=None) -> pd.DataFrame:
+    """The customer summary for a model of ``kind`` from the configured transactions, observed up
+    to ``end`` (default ``summary.observation_period_end``)."""
     inp, s = config.input, config.summary
     common = {"customer_id_col": inp.customer_id, "datetime_col": inp.datetime,
-              "observation_period_end": s.observation_period_end, "datetime_format": inp.datetime_format,
+              "observation_period_end": end if end is not None else s.observation_period_end, "datetime_format": inp.datetime_format,
               "on_invalid": inp.on_invalid}
     if kind == "purchase":
         return rfm_summary(transactions, monetary_value_col=inp.monetary_value, freq=s.freq,
@@ -88,6 +94,25 @@ def score(summary: pd.DataFrame, customer_model, spend_model, predictions) -> pd
                                                                        **scores.options, **clv_opts)
         scores.add("clv", customer_lifetime_value(customer_model, spend_model, summary, **clv_opts), band)
     return scores.frame.reset_index()
+
+
+def score_chunks(summary: pd.DataFrame, customer_model, spend_model, predictions, write, *,
+                 chunk_size: int, progress=None) -> int:
+    """Score ``summary`` ``chunk_size`` customers at a time, passing each score table to ``write``.
+
+    Returns
+    -------
+    int
+        The number of customers scored.
+    """
+    done = 0
+    for start in range(0, len(summary), chunk_size):
+        part = summary.iloc[start:start + chunk_size]
+        write(score(part, customer_model, spend_model, predictions))
+        done += len(part)
+        if progress is not None:
+            progress.update(len(part))
+    return done
 
 
 def _score_retention(summary, model, predictions) -> pd.DataFrame:

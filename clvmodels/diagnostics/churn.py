@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.stats import rankdata
 
 from ._common import check_model, check_split, check_time_unit
 
@@ -47,7 +46,7 @@ def roc_auc(score, outcome) -> float:
     n0 = len(outcome) - n1
     if n1 == 0 or n0 == 0:
         return float("nan")
-    ranks = rankdata(score)  # average ranks for ties
+    ranks = pd.Series(score).rank(method="average").to_numpy()  # average ranks for ties
     return float((ranks[outcome].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 

@@ -1,0 +1,74 @@
+"""The pandas engine: the whole summary in this process, scored a chunk of customers at a time."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ...data.transactions import cutoff
+from ...models import MODELS
+from ..fitting import compressed, fit_models, split_models
+from ..inputs import apply_filters, lost_customer_reasons, prepare_summary, read_frame
+from ..progress import Progress
+from ..scoring import score_chunks, summarise
+from . import Summaries
+
+
+class PandasEngine:
+    name = "pandas"
+
+    def __init__(self, settings):
+        self.settings = settings
+
+    def close(self) -> None:
+        pass
+
+    def summaries(self, config, manifest, *, fit: bool, score: bool) -> Summaries:
+        inp = config.input
+        with manifest.stage("read"):
+            frame, source = read_frame(inp)
+        out = Summaries(input={"kind": inp.kind, **source.to_dict()})
+        with manifest.stage("summary"):
+            if inp.kind == "summary":
+                summary, excluded = prepare_summary(frame, inp, config.summary.time_unit)
+                out.fit = out.score = summary
+                out.rows = {"read": source.rows, "used": len(summary), "excluded": excluded}
+                out.customers = {"in_input": len(frame), "in_summary": len(summary), "excluded": dict(excluded)}
+                out.info = {"time_unit": config.summary.time_unit}
+                return out
+            frame, removed, filtered = apply_filters(frame, inp)
+            kind = MODELS[config.customer_model.name].kind
+            cal = config.summary.calibration_period_end
+            if score:
+                out.score = summarise(frame, config, kind)
+            if fit:
+                out.fit = out.score if cal is None and score else summarise(frame, config, kind, end=cal)
+            reference = out.score if score else out.fit
+            attrs = reference.attrs
+            excluded = {**filtered, **attrs["exclusions"]["rows"]}
+            out.rows = {"read": source.rows, "used": attrs["n_rows_used"], "excluded": excluded}
+            end = cutoff(pd.Timestamp(attrs["observation_period_end"]).tz_localize(None))
+            if excluded or attrs["exclusions"]["customers"]:
+                in_input, lost = lost_customer_reasons(frame, removed, reference.index, inp, end)
+            else:  # every row was used, so every customer is in the summary
+                in_input, lost = len(reference), {}
+            out.customers = {"in_input": in_input, "in_summary": len(reference), "excluded": lost}
+            out.info = {k: v for k, v in attrs.items() if k != "exclusions"}
+            if fit and cal is not None:
+                out.info["fit_observation_period_end"] = out.fit.attrs["observation_period_end"]
+                out.info["fit_customers"] = len(out.fit)
+        return out
+
+    def fit(self, config, summaries: Summaries) -> dict:
+        summary = summaries.fit
+        return fit_models(config, lambda columns: compressed(summary, columns), summary=summary,
+                          columns=list(summary.columns), time_unit=summary.attrs.get("time_unit"))
+
+    def score(self, config, summaries: Summaries, models: dict, write, *, progress=None) -> int:
+        customer, spend = split_models(models)
+        summary = summaries.score
+        bar = Progress(len(summary), enabled=progress)
+        try:
+            return score_chunks(summary, customer, spend, config.predictions, write,
+                                chunk_size=self.settings.chunk_size, progress=bar)
+        finally:
+            bar.close()

@@ -1,0 +1,116 @@
+"""The run manifest: what ran, on what, with which result, written beside the outputs.
+
+It records the config and its hash, the input files with sizes and row counts, rows excluded by
+reason, customers in and out (``in_input == scored + sum(excluded)``), the model parameters, the
+timings per stage, library versions and, when a run fails, what failed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+import logging
+import platform
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .._io import write_text_atomic
+from .._version import __version__
+
+logger = logging.getLogger("clvmodels.batch")
+DEPENDENCIES = ("numpy", "scipy", "pandas", "pyarrow", "pydantic", "pyyaml")
+OPTIONAL = {"dask": ("dask", "distributed"), "mlflow": ("mlflow-skinny", "mlflow")}
+
+
+def versions(extra: tuple[str, ...] = ()) -> dict:
+    """Python, clvmodels and dependency versions (read from package metadata, nothing imported)."""
+    out = {"python": platform.python_version(), "clvmodels": __version__}
+    for name in (*DEPENDENCIES, *extra):
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def json_default(value):
+    if isinstance(value, (np.integer, np.floating)):
+        return value.item()
+    return str(value)
+
+
+def model_entry(model, source: str | None = None) -> dict:
+    """Parameters and fit statistics of a fitted model."""
+    entry = {"class": type(model).__name__, "params": model.params_.to_dict(),
+             "std_errors": dict(zip(model.param_names, np.sqrt(np.diag(model.covariance_.to_numpy())).tolist())),
+             "log_likelihood": model.log_likelihood_, "aic": model.aic_, "bic": model.bic_,
+             "n_customers": model.n_customers_, "n_unique": model.n_unique_,
+             "excluded_from_fit": getattr(model, "n_excluded_", None) or {}}
+    if source is not None:
+        entry["file"] = source
+    return entry
+
+
+class Manifest:
+    """A manifest being filled in by a run; :meth:`write` saves it atomically as JSON."""
+
+    def __init__(self, command: str, config, config_text: str | None, path: Path):
+        settings = config.model_dump(mode="json")
+        canonical = config_text if config_text is not None else json.dumps(settings, sort_keys=True)
+        extra = OPTIONAL["dask"] if config.engine.type == "dask" else ()
+        if config.tracking is not None and config.tracking.mlflow is not None:
+            extra += OPTIONAL["mlflow"]
+        self.path = path
+        self.data = {
+            "status": "running",
+            "command": command,
+            "clvmodels_version": __version__,
+            "started": pd.Timestamp.now(tz="UTC").isoformat(),
+            "config": settings,
+            "config_sha256": hashlib.sha256(canonical.encode()).hexdigest(),
+            "engine": config.engine.type,
+            "versions": versions(extra),
+            "timings_s": {},
+        }
+        self.current = None
+
+    def __getitem__(self, key):
+        return self.data[key]
+
+    def __setitem__(self, key, value):
+        self.data[key] = value
+
+    def update(self, values: dict) -> None:
+        self.data.update(values)
+
+    @contextmanager
+    def stage(self, name: str):
+        """Time a stage; the log says when it starts and how long it took."""
+        logger.info("%s ...", name)
+        self.current = name
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            elapsed = time.perf_counter() - start
+            self.data["timings_s"][name] = round(self.data["timings_s"].get(name, 0.0) + elapsed, 4)
+        logger.info("%s done in %.2f s", name, elapsed)
+
+    def failed(self, err: BaseException) -> None:
+        self.data.update({"status": "failed", "failed_stage": self.current, "error": f"{type(err).__name__}: {err}"})
+
+    def write(self) -> None:
+        self.data["finished"] = pd.Timestamp.now(tz="UTC").isoformat()
+        write_text_atomic(self.path, json.dumps(self.data, indent=2, default=json_default))
+
+
+def reconcile(customers: dict) -> dict:
+    """Check that every input customer is scored or excluded with a reason; add ``reconciled``."""
+    excluded = sum(customers.get("excluded", {}).values())
+    customers["reconciled"] = customers["in_input"] == customers["scored"] + excluded
+    return customers

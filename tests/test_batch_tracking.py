@@ -1,0 +1,95 @@
+"""Optional MLflow tracking against a local file store, and lazy imports: without a tracking
+section mlflow is never imported, and without a dask engine neither is dask."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from clvmodels import cli
+from clvmodels.batch import load_config, run
+from clvmodels.exceptions import DataError
+
+mlflow = pytest.importorskip("mlflow")
+
+
+def _config(tmp_path, tracking: str = "") -> str:
+    path = tmp_path / "config.yaml"
+    path.write_text(textwrap.dedent(f"""\
+        input: {{dataset: cdnow_sample}}
+        summary: {{observation_period_end: 1997-09-30}}
+        output: {{directory: {tmp_path / 'out'}}}
+        """) + tracking)
+    return str(path)
+
+
+def test_run_is_logged_to_mlflow(tmp_path, monkeypatch):
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    store = (tmp_path / "mlruns").as_uri()
+    config = _config(tmp_path, f"tracking: {{mlflow: {{uri: '{store}', experiment: nightly, run_name: t1, "
+                               "log_scores: true}}\n")
+    manifest = run(load_config(config), progress=False)
+    assert "tracking_error" not in manifest
+
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(store)
+    (logged,) = client.search_runs([client.get_experiment_by_name("nightly").experiment_id])
+    assert logged.info.status == "FINISHED" and logged.info.run_name == "t1"
+    assert logged.data.params["input.dataset"] == "cdnow_sample"
+    assert logged.data.params["config_sha256"] == manifest["config_sha256"]
+    assert logged.data.metrics["bgnbd.r"] == pytest.approx(manifest["models"]["bgnbd"]["params"]["r"])
+    assert logged.data.metrics["customers.scored"] == 2357
+    assert logged.data.metrics["bgnbd.log_likelihood"] == pytest.approx(-9582.43, abs=0.01)
+    assert "seconds.fit" in logged.data.metrics
+    artifacts = {a.path for a in client.list_artifacts(logged.info.run_id)}
+    assert artifacts == {"config.json", "manifest.json", "models", "scores.parquet"}
+    models = {a.path for a in client.list_artifacts(logged.info.run_id, "models")}
+    assert models == {"models/bgnbd.json", "models/gamma_gamma.json"}
+
+
+def test_failed_run_is_marked_failed(tmp_path, monkeypatch):
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    store = (tmp_path / "mlruns").as_uri()
+    path = tmp_path / "failing.yaml"
+    path.write_text(f"input: {{dataset: cdnow_sample}}\nsummary: {{observation_period_end: 1997-09-30}}\n"
+                    f"output: {{directory: {tmp_path / 'out'}, columns: [nope]}}\n"
+                    f"tracking: {{mlflow: {{uri: '{store}'}}}}\n")
+    with pytest.raises(DataError, match="output.columns"):
+        run(load_config(path), progress=False)
+
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(store)
+    (logged,) = client.search_runs([client.get_experiment_by_name("clvmodels").experiment_id])
+    assert logged.info.status == "FAILED" and "output.columns" in logged.data.tags["clvmodels.error"]
+
+
+def test_file_store_refused_is_a_config_error(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("MLFLOW_ALLOW_FILE_STORE", raising=False)
+    config = _config(tmp_path, f"tracking: {{mlflow: {{uri: '{(tmp_path / 'mlruns').as_uri()}'}}}}\n")
+    code = cli.main(["run", config])
+    err = capsys.readouterr().err
+    if code == 0:  # an MLflow that still accepts file stores without the opt-in
+        return
+    assert code == 2 and "MLFLOW_ALLOW_FILE_STORE" in err and "Traceback" not in err
+
+
+def test_nothing_extra_is_imported_unless_configured(tmp_path):
+    """A pandas run without tracking imports neither mlflow nor dask (checked in a fresh process)."""
+    config = _config(tmp_path)
+    code = textwrap.dedent(f"""\
+        import sys
+        from clvmodels import cli
+        assert cli.main(["run", {config!r}, "--no-progress"]) == 0
+        print(sorted(m for m in sys.modules if m.split(".")[0] in ("mlflow", "dask", "distributed")))
+        """)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert "mlflow-skinny" not in manifest["versions"] and "dask" not in manifest["versions"]
