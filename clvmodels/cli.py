@@ -148,6 +148,8 @@ def _report(args, config, manifest) -> None:
     for name, m in manifest["models"].items():
         params = ", ".join(f"{k}={v:.4g}" for k, v in m["params"].items())
         print(f"  {name}: {params}; log-likelihood {m['log_likelihood']:.1f}")
+    if "kpis" in manifest:
+        print(f"  kpis: {len(manifest['kpis']['tables'])} tables -> {out}/kpis/report.html")
 
 
 

@@ -177,6 +177,73 @@ class TrackingConfig(_Section):
     mlflow: MlflowConfig | None = None
 
 
+class KpiTableConfig(_Section):
+    """An extra table for the KPIs: a file, or one of the bundled illustrative example tables. Its
+    customer id column has the name of ``input.customer_id`` (and, for costs and surveys, the
+    date and amount columns those of ``input.datetime`` / ``input.monetary_value``)."""
+
+    dataset: Literal["example_channels", "example_costs", "example_surveys"] | None = Field(
+        None, description="A bundled illustrative table for the CDNOW customers.")
+    path: str | None = Field(None, description="CSV or Parquet file.")
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        if (self.dataset is None) == (self.path is None):
+            raise ValueError("give exactly one of 'dataset' (example_channels, example_costs, example_surveys) or "
+                             "'path' (a CSV or Parquet file)")
+        return self
+
+
+class KpiCustomersConfig(KpiTableConfig):
+    """Customer attributes: acquisition channel and cost (CAC) for the acquisition economics, and
+    attributes that profile the value segments."""
+
+    channel: str = "channel"
+    cac: str | None = "cac"
+    attributes: list[str] = Field(default_factory=list, description="Columns to profile the segments by.")
+
+
+class KpiCostsConfig(KpiTableConfig):
+    """Orders with costs for customer profitability (without ``cost``, ``kpis.margin`` is used)."""
+
+    cost: str | None = Field(None, description="Cost of goods per order.")
+    cost_to_serve: float | str = Field(0.0, description="Cost to serve per order: a number or a column.")
+    returns: str | None = Field(None, description="Refunded amount per order.")
+
+
+class KpiSurveysConfig(KpiTableConfig):
+    """Survey responses: customer id, date, question type (nps, csat, ces) and score."""
+
+    date: str = "date"
+    question_type: str = "question_type"
+    score: str = "score"
+    ces_scale: tuple[int, int] = (1, 7)
+
+
+class SegmentsConfig(_Section):
+    """Thresholds of the value segments (see :func:`clvmodels.kpis.value_segments`)."""
+
+    alive_high: Annotated[float, Field(ge=0, le=1)] = 0.7
+    alive_low: Annotated[float, Field(ge=0, le=1)] = 0.3
+    high_value_quantile: Annotated[float, Field(ge=0, le=1)] = 0.8
+    high_value: float | None = None
+    high_spend_quantile: Annotated[float, Field(ge=0, le=1)] = 0.8
+    loyal_min_frequency: Annotated[int, Field(ge=1)] = 2
+    new_max_age: Annotated[float, Field(gt=0)] | None = 13.0
+
+
+class KpisConfig(_Section):
+    """Business KPIs beside the scores: tables in ``kpis/`` and a page ``kpis/report.html``."""
+
+    period: Literal["M", "Q", "Y"] = "Q"
+    inactivity_window: Annotated[int, Field(ge=0)] = 0
+    margin: Annotated[float, Field(gt=0, le=1)] = 1.0
+    segments: SegmentsConfig = Field(default_factory=SegmentsConfig)
+    customers: KpiCustomersConfig | None = None
+    costs: KpiCostsConfig | None = None
+    surveys: KpiSurveysConfig | None = None
+
+
 class RunConfig(_Section):
     """A whole scoring job. ``configs/batch_example.yaml`` documents every key; ``configs/cdnow.yaml``
     is the demo."""
@@ -189,6 +256,7 @@ class RunConfig(_Section):
     output: OutputConfig = Field(default_factory=OutputConfig)
     engine: EngineConfig = Field(default_factory=EngineConfig)
     tracking: TrackingConfig | None = None
+    kpis: KpisConfig | None = None
 
     @field_validator("models", mode="before")
     @classmethod
@@ -222,6 +290,10 @@ class RunConfig(_Section):
                                  "(bgnbd, pareto_nbd, mbgnbd) only")
             if self.summary.calibration_period_end is not None:
                 raise ValueError("summary.calibration_period_end applies to continuous-time purchase models only")
+        if self.kpis is not None and (customer != ["purchase"] or kinds.count("spend") != 1
+                                      or self.input.kind != "transactions" or self.engine.type != "pandas"):
+            raise ValueError("kpis need transactions (input.kind: transactions), a continuous-time purchase model "
+                             "with a spend model (for CLV) and the pandas engine")
         return self
 
     @property

@@ -16,6 +16,8 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+import pandas as pd
+
 from ..exceptions import ConfigError, DataError
 from ..models import load_model
 from .config import RunConfig
@@ -103,10 +105,25 @@ def _job(command: str, config: RunConfig, *, output_dir=None, config_text=None, 
             manifest["models"] = {name: model_entry(m) for name, m in models.items()}
         customers = dict(summaries.customers)
         if command != "fit":
+            kept = [] if config.kpis is not None else None  # the KPIs need every score at once
+
+            def write(frame):
+                writer.write(frame)
+                if kept is not None:
+                    kept.append(frame)
+
             with manifest.stage("score"):
                 writer = ScoreWriter(staging, config.output.formats, config.output.columns)
-                customers["scored"] = engine.score(config, summaries, models, writer.write, progress=progress)
+                customers["scored"] = engine.score(config, summaries, models, write, progress=progress)
                 writer.close()
+            if kept is not None:
+                from .kpis import kpi_stage
+
+                with manifest.stage("kpis"):
+                    manifest["kpis"] = kpi_stage(config, summaries.transactions, pd.concat(kept, ignore_index=True),
+                                                 staging, observation_period_end=manifest.data.get(
+                                                     "observation_period_end"),
+                                                 config_sha256=manifest.data.get("config_sha256"))
             manifest["customers"] = reconcile(customers)
             if not customers["reconciled"]:  # a bug, not bad input: exit code 1 with the traceback
                 raise RuntimeError(f"customers do not reconcile (in = scored + excluded): {customers}")

@@ -20,6 +20,8 @@ class Summaries:
     rows: dict = field(default_factory=dict)
     customers: dict = field(default_factory=dict)
     info: dict = field(default_factory=dict)
+    #: The transactions after the filters (pandas engine only; for the KPIs).
+    transactions: object = None
 
 
 def make_engine(config):

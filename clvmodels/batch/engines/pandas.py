@@ -36,6 +36,7 @@ class PandasEngine:
                 out.info = {"time_unit": config.summary.time_unit}
                 return out
             frame, removed, filtered = apply_filters(frame, inp)
+            out.transactions = frame
             kind = MODELS[config.customer_model.name].kind
             cal = config.summary.calibration_period_end
             if score:

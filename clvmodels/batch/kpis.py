@@ -1,0 +1,77 @@
+"""The KPI stage of a run: read the optional customer, cost and survey tables, compute every KPI
+table (:func:`clvmodels.kpis.bundle.compute_kpis`) and write ``kpis/<table>.csv`` and
+``kpis/report.html`` into the run's staging area."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from .. import datasets
+from ..exceptions import DataError, EmptyDataError
+
+_LOADERS = {"example_channels": datasets.load_example_channels, "example_costs": datasets.load_example_costs,
+            "example_surveys": datasets.load_example_surveys}
+
+
+def read_table(cfg, what: str) -> pd.DataFrame:
+    """A KPI input table from a bundled dataset or a CSV/Parquet file."""
+    if cfg.dataset is not None:
+        return _LOADERS[cfg.dataset]()
+    path = Path(cfg.path)
+    if not path.is_file():
+        raise DataError(f"kpis.{what}.path {str(path)!r} does not exist or is not a file "
+                        f"(paths are relative to the working directory {Path.cwd()}).")
+    try:
+        return pd.read_parquet(path) if path.suffix.lower() in (".parquet", ".pq") else pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        raise EmptyDataError(f"kpis.{what}.path {path} is empty: it has no header and no rows.") from None
+    except (ValueError, OSError) as err:
+        raise DataError(f"cannot read kpis.{what}.path {path}: {err}. Give a CSV or Parquet file.") from None
+
+
+def _settings(k) -> str:
+    active = "bought in the period" + (f" or the {k.inactivity_window} before" if k.inactivity_window else "")
+    return f"period {k.period}; active = {active}; margin {k.margin:g}"
+
+
+def kpi_stage(config, transactions: pd.DataFrame, scores: pd.DataFrame, staging, *, observation_period_end=None,
+              config_sha256: str | None = None) -> dict:
+    """Compute the configured KPIs and stage their files; returns a description for the manifest."""
+    from ..kpis.bundle import compute_kpis
+    from ..reports.html import render_kpi_report
+
+    k, inp = config.kpis, config.input
+    customers = read_table(k.customers, "customers") if k.customers else None
+    costs = read_table(k.costs, "costs") if k.costs else None
+    surveys = read_table(k.surveys, "surveys") if k.surveys else None
+    cost_options = None
+    if k.costs is not None:
+        cost_options = {"cost_to_serve": k.costs.cost_to_serve}
+        if k.costs.cost:
+            cost_options["cost_col"] = k.costs.cost
+        if k.costs.returns:
+            cost_options["returns_col"] = k.costs.returns
+    survey_options = None if k.surveys is None else {
+        "date_col": k.surveys.date, "type_col": k.surveys.question_type, "score_col": k.surveys.score,
+        "ces_scale": tuple(k.surveys.ces_scale)}
+    bundle = compute_kpis(
+        transactions, scores, period=k.period, inactivity_window=k.inactivity_window, margin=k.margin,
+        segment_options=k.segments.model_dump(), customers=customers,
+        attributes=k.customers.attributes if k.customers else None,
+        channel_col=k.customers.channel if k.customers else "channel",
+        cac_col=k.customers.cac if k.customers else None, costs=costs, cost_options=cost_options,
+        surveys=surveys, survey_options=survey_options, customer_id_col=inp.customer_id,
+        datetime_col=inp.datetime, monetary_value_col=inp.monetary_value or "amount",
+        observation_period_end=observation_period_end)
+    files = []
+    for name, table in bundle.tables.items():
+        table.to_csv(staging.path(f"kpis/{name}.csv"))
+        files.append(f"kpis/{name}.csv")
+    segments = bundle.segments.rename("segment").rename_axis(inp.customer_id).reset_index()
+    segments.to_csv(staging.path("kpis/customer_segments.csv"), index=False)
+    html = render_kpi_report(bundle, title="Business KPIs", settings=_settings(k), config_sha256=config_sha256)
+    staging.path("kpis/report.html").write_text(html, encoding="utf-8")
+    return {"tables": list(bundle.tables), "notes": bundle.notes,
+            "files": [*files, "kpis/customer_segments.csv", "kpis/report.html"]}
