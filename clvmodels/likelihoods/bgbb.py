@@ -266,3 +266,64 @@ def simulate(params, n_customers, n_periods, *, rng):
         x += buys
         t_x = np.where(buys, t, t_x)
     return {"x": x.astype(float), "t_x": t_x.astype(float), "n": n.astype(float)}
+
+
+def log_probability_of_purchases(params, n, x):
+    """``log P(X(n) = x)``: a new customer makes ``x`` repeat transactions in the first ``n``
+    opportunities after the trial, eq. (7).
+
+    ``P(X(n) = x) = C(n, x) B(a+x, b+n-x)/B(a,b) B(g, d+n)/B(g,d)
+    + sum_{i=x}^{n-1} C(i, x) B(a+x, b+i-x)/B(a,b) B(g+1, d+i)/B(g,d)``: alive through all ``n``
+    opportunities with ``x`` transactions among them, or alive through ``i`` of them (with ``x``
+    transactions) and dropped out at opportunity ``i + 1``. Each term is the ``_log_term`` of
+    eq. (5) times the number of purchase strings it stands for. Summed in log space; the loop
+    runs over opportunities, never customers. ``-inf`` where ``x > n``.
+
+    Parameters
+    ----------
+    params : sequence of float
+        ``(alpha, beta, gamma, delta)``.
+    n : int or array_like
+        Opportunities after the trial (whole, ``>= 0``).
+    x : int or array_like
+        Repeat transactions (whole, ``>= 0``); broadcast against ``n``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``log P(X(n) = x)`` in the broadcast shape of ``n`` and ``x``.
+    """
+    n, x = _arrays(n, x)
+    if np.any(n < 0) or np.any(x < 0) or np.any(n != np.round(n)) or np.any(x != np.round(x)):
+        raise ValueError("n and x must be whole numbers >= 0 (opportunities and repeat transactions).")
+    possible = x <= n
+    m = np.where(possible, n, x)  # keeps every argument valid where x > n (set to -inf below)
+
+    def log_choose(a, b):
+        return gammaln(a + 1) - gammaln(b + 1) - gammaln(a - b + 1)
+
+    total = log_choose(m, x) + _log_term(params, x, m, 0.0)
+    for i in range(int(np.max(n, initial=0))):
+        use = possible & (i >= x) & (i < n)
+        i_safe = np.where(use, float(i), x)
+        term = log_choose(i_safe, x) + _log_term(params, x, i_safe, 1.0)
+        total = np.logaddexp(total, np.where(use, term, -np.inf))
+    return np.where(possible, total, -np.inf)
+
+
+def probability_of_purchases(params, n, x):
+    """``P(X(n) = x)``, eq. (7); see :func:`log_probability_of_purchases`.
+
+    Examples
+    --------
+    With ``alpha = beta = gamma = delta = 1`` (``p`` and ``theta`` uniform), two opportunities:
+    ``P(X(2) = 2) = E[p^2] E[(1-theta)^2] = 1/9``, ``P(X(2) = 1) = 2 E[p(1-p)] E[(1-theta)^2]
+    + E[p] E[theta(1-theta)] = 1/9 + 1/12`` and ``P(X(2) = 0) = 25/36``:
+
+    >>> import numpy as np
+    >>> from clvmodels.likelihoods.bgbb import probability_of_purchases
+    >>> p = probability_of_purchases((1, 1, 1, 1), 2, np.arange(3))
+    >>> np.allclose(p * 36, [25, 7, 4])
+    True
+    """
+    return np.exp(log_probability_of_purchases(params, n, x))
