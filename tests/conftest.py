@@ -25,6 +25,7 @@ summary: {{observation_period_end: 1998-06-30}}
 split: {{calibration_period_end: 1997-09-30}}
 models: [bgnbd, mbgnbd, pareto_nbd, {{name: gamma_gamma, options: {{on_nonpositive: exclude}}}}]
 output: {{directory: "{out}", title: "CDNOW sample"}}
+kpis: {{period: Q, margin: 0.3, surveys: {{dataset: example_surveys}}}}
 """
 
 

@@ -53,7 +53,7 @@ def test_report_renders_tables_and_images(page_of_report):
     facts, _, _ = page_of_report
     assert facts["title"] == "CDNOW sample"
     assert facts["tables"] >= 4 * 3 + 5 and facts["rows"] > 100
-    assert facts["images"] == 24 and facts["broken"] == 0
+    assert facts["images"] == 28 and facts["broken"] == 0
     assert facts["verdict"].startswith("Best overall:")
     assert facts["width"] <= 1280  # no sideways scrolling at a laptop's width
 

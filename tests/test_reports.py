@@ -92,10 +92,11 @@ def test_report_is_self_contained(sample_comparison):
     assert html.startswith("<!DOCTYPE html>") and "Content-Security-Policy" in html
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)  # nothing fetched from a network
     assert "<script" not in html and "<link" not in html
-    assert html.count('src="data:image/png;base64,') == 8 + 8 + 8  # each model with its frequency histogram
+    assert html.count('src="data:image/png;base64,') == 8 + 8 + 8 + 4  # each model with its frequency histogram; 4 KPI charts
     for name in ("bgnbd", "mbgnbd", "pareto_nbd", "gamma_gamma"):
         assert f"<h2 id=" in html and name in html
     assert "Best overall:" in html
+    assert '<h2 id="kpis">Business KPIs</h2>' in html and "Survey metrics per period" in html
 
 
 def test_report_escapes_strings_from_the_data(tmp_path):
@@ -131,6 +132,8 @@ def test_report_escapes_strings_from_the_data(tmp_path):
      "did you mean 'calibration_period_end'?"),
     ("input: {dataset: cdnow_sample}\nsplit: {calibration_period_end: 1997-09-30}\ndiagnostic: {}\n",
      "did you mean 'diagnostics'?"),
+    ("input: {dataset: cdnow_sample}\nsplit: {calibration_period_end: 1997-09-30}\nmodels: [bgnbd]\nkpis: {}\n",
+     "kpis need a spend model"),
 ])
 def test_compare_config_errors(tmp_path, text, expected):
     with pytest.raises(ConfigError, match=re.escape(expected)):

@@ -16,9 +16,11 @@ from tqdm import tqdm
 
 from .._io import write_text_atomic
 from .._version import __version__
-from ..data import calibration_holdout_split
+from ..clv import customer_lifetime_value
+from ..data import calibration_holdout_split, rfm_summary
 from ..models import MODELS
 from .config import CompareConfig
+from .kpis import configured_kpis, kpi_settings
 from .runner import _json_default, _stage, _versions, read_transactions
 
 
@@ -40,6 +42,21 @@ def _data_description(transactions: pd.DataFrame, split: pd.DataFrame, config: C
         "repeat purchases, holdout": int(split["frequency_holdout"].sum()),
         "exclusions": split.attrs["exclusions"],
     }
+
+
+def _kpis(config, transactions, split, model, spend, clv):
+    """KPI tables with the scores of the best model (fitted on the calibration period) and the spend
+    model, evaluated on every customer's whole history up to the observation end."""
+    inp, s = config.input, config.summary
+    summary = rfm_summary(transactions, customer_id_col=inp.customer_id, datetime_col=inp.datetime,
+                          monetary_value_col=inp.monetary_value, observation_period_end=split.attrs["observation_period_end"],
+                          freq=s.freq, time_unit=s.time_unit, datetime_format=inp.datetime_format,
+                          on_invalid=inp.on_invalid)
+    scores = summary.assign(
+        p_alive=model.probability_alive(summary), expected_spend=spend.expected_spend(summary),
+        clv=customer_lifetime_value(model, spend, summary, horizon_months=clv.horizon_months,
+                                    discount_rate=clv.discount_rate, margin=clv.margin)).reset_index()
+    return configured_kpis(config, transactions, scores, observation_period_end=split.attrs["observation_period_end"])
 
 
 def _metrics_json(comparison) -> dict:
@@ -85,7 +102,7 @@ def compare(config: CompareConfig, *, output_dir: str | Path | None = None, conf
                 "config_sha256": hashlib.sha256(canonical.encode()).hexdigest(), "versions": _versions(),
                 "timings_s": {}}
     timings = manifest["timings_s"]
-    stages = ["read", "split", "fit", "diagnose", "report"]
+    stages = ["read", "split", "fit", "diagnose", *(["kpis"] if config.kpis is not None else []), "report"]
     bar = tqdm(total=len(stages), disable=(None if progress is None else not progress), unit="stage")
     inp, s = config.input, config.summary
     columns = {"customer_id_col": inp.customer_id, "datetime_col": inp.datetime,
@@ -110,8 +127,16 @@ def compare(config: CompareConfig, *, output_dir: str | Path | None = None, conf
                 max_frequency=config.diagnostics.max_frequency, n_bins=config.diagnostics.reliability_bins,
                 clv_args={"horizon_months": c.horizon_months, "discount_rate": c.discount_rate, "margin": c.margin},
                 data=_data_description(transactions, split, config, manifest["input"]))
+        kpis = None
+        if config.kpis is not None:
+            with _stage(timings, "kpis", bar):
+                kpis = _kpis(config, transactions, split, purchase[comparison.best], spend, c)
+                manifest["kpis"] = {"tables": list(kpis.tables), "notes": kpis.notes,
+                                    "scored_with": comparison.best}
         with _stage(timings, "report", bar):
-            html = render_report(comparison, title=config.output.title, config_sha256=manifest["config_sha256"])
+            html = render_report(comparison, title=config.output.title, config_sha256=manifest["config_sha256"],
+                                 kpis=kpis, kpi_settings="" if kpis is None else
+                                 f"{kpi_settings(config.kpis)}; scores of {comparison.best} at the observation end")
             write_text_atomic(out / "metrics.csv", comparison.metrics.join(comparison.ranks.rename(
                 columns=lambda c: c if c in ("mean_rank", "firsts") else f"rank_{c}")).to_csv())
             write_text_atomic(out / "metrics.json", json.dumps(_metrics_json(comparison), indent=2,

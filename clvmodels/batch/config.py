@@ -332,6 +332,8 @@ class CompareConfig(_Section):
     predictions: PredictionsConfig = Field(default_factory=PredictionsConfig)
     diagnostics: DiagnosticsConfig = Field(default_factory=DiagnosticsConfig)
     output: ReportOutputConfig = Field(default_factory=ReportOutputConfig)
+    kpis: KpisConfig | None = Field(None, description="Adds a business KPI section to the report, from the "
+                                    "best model's scores at the observation end.")
 
     _names_to_specs = field_validator("models", mode="before")(RunConfig._names_to_specs.__func__)
 
@@ -342,6 +344,8 @@ class CompareConfig(_Section):
         if kinds.count("purchase") < 1 or kinds.count("spend") > 1 or set(kinds) - {"purchase", "spend"}:
             raise ValueError("models must list one or more continuous-time purchase models (bgnbd, pareto_nbd, "
                              f"mbgnbd) and at most one spend model (gamma_gamma); got {names}")
+        if self.kpis is not None and kinds.count("spend") != 1:
+            raise ValueError("kpis need a spend model (gamma_gamma) for the customers' CLV")
         if len(set(names)) != len(names):
             raise ValueError(f"models must not repeat a name; got {names}")
         if self.summary.calibration_period_end is not None:

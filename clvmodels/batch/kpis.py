@@ -36,11 +36,9 @@ def _settings(k) -> str:
     return f"period {k.period}; active = {active}; margin {k.margin:g}"
 
 
-def kpi_stage(config, transactions: pd.DataFrame, scores: pd.DataFrame, staging, *, observation_period_end=None,
-              config_sha256: str | None = None) -> dict:
-    """Compute the configured KPIs and stage their files; returns a description for the manifest."""
+def configured_kpis(config, transactions: pd.DataFrame, scores: pd.DataFrame, *, observation_period_end=None):
+    """The :class:`~clvmodels.kpis.bundle.KpiTables` that ``config.kpis`` asks for."""
     from ..kpis.bundle import compute_kpis
-    from ..reports.html import render_kpi_report
 
     k, inp = config.kpis, config.input
     customers = read_table(k.customers, "customers") if k.customers else None
@@ -65,6 +63,21 @@ def kpi_stage(config, transactions: pd.DataFrame, scores: pd.DataFrame, staging,
         surveys=surveys, survey_options=survey_options, customer_id_col=inp.customer_id,
         datetime_col=inp.datetime, monetary_value_col=inp.monetary_value or "amount",
         observation_period_end=observation_period_end)
+    return bundle
+
+
+def kpi_settings(k) -> str:
+    """How the KPIs were computed, in words, for the report."""
+    return _settings(k)
+
+
+def kpi_stage(config, transactions: pd.DataFrame, scores: pd.DataFrame, staging, *, observation_period_end=None,
+              config_sha256: str | None = None) -> dict:
+    """Compute the configured KPIs and stage their files; returns a description for the manifest."""
+    from ..reports.html import render_kpi_report
+
+    k, inp = config.kpis, config.input
+    bundle = configured_kpis(config, transactions, scores, observation_period_end=observation_period_end)
     files = []
     for name, table in bundle.tables.items():
         table.to_csv(staging.path(f"kpis/{name}.csv"))
