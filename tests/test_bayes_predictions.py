@@ -162,3 +162,20 @@ def test_draws_near_a_equal_one_are_evaluated_apart_in_their_order(cdnow):
     for k, params in enumerate(draws):
         expected = BetaGeoModel.maths.expected_purchases(params, 10.0, *columns.values())
         np.testing.assert_allclose(table.iloc[k], expected, rtol=1e-10)
+
+
+@pytest.mark.parametrize("maths_name", ["bgnbd", "mbgnbd", "pareto_nbd"])
+def test_expected_purchases_by_pairs_equals_the_direct_formula(maths_name, cdnow):
+    """P(alive | x, t_x, T) E[X(t) | alive, x, T], the second factor once per (x, T) pair, is the
+    expected-purchase formula itself (eq. 10 of Fader, Hardie & Lee 2005 for BG/NBD)."""
+    import importlib
+
+    maths = importlib.import_module(f"clvmodels.likelihoods.{maths_name}")
+    columns = {c: cdnow[c].to_numpy(float)[:400] for c in ("frequency", "recency", "T")}
+    columns["T"] = np.round(columns["T"])  # ties in (x, T) with different recency
+    columns["recency"] = np.minimum(columns["recency"], columns["T"])
+    params = {"bgnbd": (0.243, 4.414, 0.793, 2.426), "mbgnbd": (0.525, 6.183, 0.891, 1.614),
+              "pareto_nbd": (0.553, 10.578, 0.606, 11.669)}[maths_name]
+    direct = maths.expected_purchases(params, 26.0, columns["frequency"], columns["recency"], columns["T"])
+    by_pairs = _predict.by_pairs(maths.expected_purchases, maths.probability_alive, 26.0)(params, columns)
+    np.testing.assert_allclose(by_pairs, direct, rtol=1e-10)

@@ -13,6 +13,7 @@ Importing :mod:`clvmodels` never imports PyMC; only this subpackage does.
 >>> model = BayesBetaGeoModel(draws=500, tune=500, chains=2, random_seed=1).fit(summary)  # doctest: +SKIP
 >>> model.summary()  # doctest: +SKIP
 >>> model.probability_alive(summary)  # doctest: +SKIP
+>>> model.loo(summary)["elpd_loo"]  # PSIS-LOO on the distinct histories  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ if importlib.util.find_spec("pymc") is None:  # pragma: no cover - depends on th
     raise ImportError("clvmodels.bayes needs PyMC and arviz: pip install 'clvmodels[bayes]'.")
 
 from .clv import customer_lifetime_value
-from .diagnostics import PosteriorConvergenceWarning, convergence_table
+from .diagnostics import PosteriorConvergenceWarning, convergence_table, loo, waic
 from .models import (BayesBetaGeoModel, BayesGammaGammaModel, BayesModifiedBetaGeoModel,
                      BayesParetoNBDModel)
 from .priors import default_priors
@@ -36,5 +37,7 @@ __all__ = [
     "customer_lifetime_value",
     "PosteriorConvergenceWarning",
     "convergence_table",
+    "loo",
+    "waic",
     "default_priors",
 ]

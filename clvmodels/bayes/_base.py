@@ -21,6 +21,7 @@ from ..exceptions import ModelFileError, NotFittedError
 from ..models.base import MLEModel, compress
 from . import _sampling
 from ._op import TotalLogLik
+from . import diagnostics
 from .diagnostics import check_convergence, convergence_table
 from .priors import default_priors, prior_variable, resolve_priors
 
@@ -260,6 +261,14 @@ class BayesModel:
         table.attrs.update({"method": self.method, "sampler": self.sampler_, "divergences": self.divergences_,
                             "n_customers": self.n_customers_, "ci_level": self.ci_level})
         return table
+
+    def loo(self, data, *, weights=None):
+        """PSIS-LOO on the summary the model was fitted on; see :func:`clvmodels.bayes.diagnostics.loo`."""
+        return diagnostics.loo(self, data, weights=weights)
+
+    def waic(self, data, *, weights=None):
+        """WAIC on the summary the model was fitted on; see :func:`clvmodels.bayes.diagnostics.waic`."""
+        return diagnostics.waic(self, data, weights=weights)
 
     @property
     def divergences_(self) -> int | None:

@@ -22,11 +22,41 @@ MAX_DRAW_CELLS = 50_000_000
 
 
 def distinct(columns: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Distinct rows of ``columns`` and, per original row, the index of its distinct row."""
+    """Distinct rows of ``columns`` and, per original row, the index of its distinct row.
+
+    The distinct rows are ordered by ``frequency`` and then ``T`` where present, so a chunk of
+    consecutive rows holds few distinct ``(frequency, T)`` pairs (see :func:`by_pairs`).
+    """
     frame = pd.DataFrame(columns)
     codes = frame.groupby(list(columns), sort=False).ngroup().to_numpy()
     first = np.unique(codes, return_index=True)[1]
-    return {c: v[first] for c, v in columns.items()}, codes
+    unique = {c: v[first] for c, v in columns.items()}
+    keys = [unique[c] for c in ("T", "frequency") if c in unique]
+    if keys:
+        order = np.lexsort(keys)
+        rank = np.empty_like(order)
+        rank[order] = np.arange(len(order))
+        unique, codes = {c: v[order] for c, v in unique.items()}, rank[codes]
+    return unique, codes
+
+
+def by_pairs(expected_purchases, probability_alive, t):
+    """Expected purchases in ``t`` with the costly part evaluated once per ``(frequency, T)`` pair.
+
+    Under the purchase models here, a customer known to be alive at ``T`` has a future that
+    depends on the history through ``(x, T)`` only, so
+    ``E[X(t) | x, t_x, T] = P(alive | x, t_x, T) * E[X(t) | alive, x, T]`` (eq. 10 of Fader,
+    Hardie & Lee 2005 for BG/NBD); the second factor is ``E[X(t) | x, T, T] / P(alive | x, T, T)``.
+    Returns ``f(params, columns) -> (S, m)`` for :func:`summarise`; equal to the direct formula
+    (tested).
+    """
+    def expected(params, c):
+        pairs, codes = distinct({"frequency": c["frequency"], "T": c["T"]})
+        x, T = pairs["frequency"], pairs["T"]
+        given_alive = expected_purchases(params, t, x, T, T) / probability_alive(params, x, T, T)
+        return given_alive[..., codes] * probability_alive(params, c["frequency"], c["recency"], c["T"])
+
+    return expected
 
 
 def _evaluator(func: Callable, draws: np.ndarray, groups: np.ndarray | None):
@@ -73,36 +103,56 @@ def summarise(func: Callable, draws: np.ndarray, columns: dict[str, np.ndarray],
     groups : numpy.ndarray of bool, optional
         Draws to evaluate apart from the others (see :func:`_evaluator`).
     """
-    if not 0 < ci_level < 1:
-        raise ValueError(f"ci_level must be between 0 and 1, got {ci_level!r}.")
     unique, codes = distinct(columns)
     m = len(next(iter(unique.values()))) if unique else 0
+    stats = Summary(m, ci_level)
     evaluate, _ = _evaluator(func, draws, groups)
-    out = np.empty((4, m))
-    quantiles = [50 * (1 - ci_level), 50 * (1 + ci_level)]
     chunk = max(1, CHUNK_CELLS // (len(draws) * cells_per_value))
     for start in range(0, m, chunk):
         rows = slice(start, min(start + chunk, m))
-        values = evaluate({c: v[rows] for c, v in unique.items()})
-        out[0, rows] = values.mean(axis=0)
-        out[1, rows] = values.std(axis=0)
-        out[2:, rows] = np.percentile(values, quantiles, axis=0)
-    lower, upper = interval_columns(ci_level)
-    table = pd.DataFrame({"mean": out[0, codes], "sd": out[1, codes], lower: out[2, codes],
-                          upper: out[3, codes]}, index=index)
-    table.attrs.update({"quantity": name, "ci_level": ci_level, "n_draws": len(draws)})
-    return table
+        stats.add(rows, evaluate({c: v[rows] for c, v in unique.items()}))
+    return stats.table(codes, index=index, name=name, n_draws=len(draws))
+
+
+class Summary:
+    """Mean, sd and equal-tailed interval per distinct row, filled block by block."""
+
+    def __init__(self, m: int, ci_level: float):
+        if not 0 < ci_level < 1:
+            raise ValueError(f"ci_level must be between 0 and 1, got {ci_level!r}.")
+        self.ci_level = ci_level
+        self.out = np.empty((4, m))
+
+    def add(self, rows: np.ndarray, values: np.ndarray) -> None:
+        """Statistics over the draws (axis 0) of ``values`` for the distinct ``rows``."""
+        self.out[0, rows] = values.mean(axis=0)
+        self.out[1, rows] = values.std(axis=0)
+        self.out[2:, rows] = np.percentile(values, [50 * (1 - self.ci_level), 50 * (1 + self.ci_level)], axis=0)
+
+    def table(self, codes: np.ndarray, *, index, name: str, n_draws: int) -> pd.DataFrame:
+        """One row per customer (``codes``: each customer's distinct row)."""
+        lower, upper = interval_columns(self.ci_level)
+        out = self.out
+        table = pd.DataFrame({"mean": out[0, codes], "sd": out[1, codes], lower: out[2, codes],
+                              upper: out[3, codes]}, index=index)
+        table.attrs.update({"quantity": name, "ci_level": self.ci_level, "n_draws": n_draws})
+        return table
+
+
+def check_draw_cells(n_draws: int, n: int, max_cells: int | None) -> None:
+    """Refuse a draws x customers table larger than ``max_cells`` (default :data:`MAX_DRAW_CELLS`)."""
+    limit = MAX_DRAW_CELLS if max_cells is None else max_cells
+    if n_draws * n > limit:
+        raise ValueError(f"{n_draws} draws x {n} customers = {n_draws * n:,} values exceeds "
+                         f"max_cells={limit:,}: pass a subset of customers (e.g. data.head(1000)), fewer "
+                         "draws (n_draws=...), or a larger max_cells=.")
 
 
 def all_draws(func: Callable, draws: np.ndarray, columns: dict[str, np.ndarray], *, index,
               max_cells: int | None = None, groups: np.ndarray | None = None) -> pd.DataFrame:
     """Every draw of ``func`` for every customer: a ``(S, n)`` table (columns: the customers)."""
     n = len(index)
-    limit = MAX_DRAW_CELLS if max_cells is None else max_cells
-    if len(draws) * n > limit:
-        raise ValueError(f"{len(draws)} draws x {n} customers = {len(draws) * n:,} values exceeds "
-                         f"max_cells={limit:,}: pass a subset of customers (e.g. data.head(1000)), fewer "
-                         "draws (n_draws=...), or a larger max_cells=.")
+    check_draw_cells(len(draws), n, max_cells)
     unique, codes = distinct(columns)
     evaluate, order = _evaluator(func, draws, groups)
     values = np.empty((len(draws), n))

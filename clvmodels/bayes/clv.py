@@ -11,8 +11,22 @@ Gamma-Gamma assumption (spend independent of the purchase process) with independ
 joint posterior is the product of the two, so pairing draw ``s`` of one with draw ``s`` of the
 other (after a random choice of draws from each) is a draw from the joint posterior.
 
-All ``H`` horizons are one vectorised call of the expected-purchase maths, with shape
-``(H, draws, histories)``, in chunks of distinct histories.
+How it is computed
+------------------
+The expensive part is the expected purchases at ``H`` horizons (a Gauss hypergeometric function
+per draw, history and horizon). Under every purchase model here the future of a customer known to
+be alive at ``T`` depends on the history through ``(x, T)`` only (given alive, the posterior of
+the purchase and dropout rates does not involve ``t_x``), so
+
+``E[X(t) | x, t_x, T] = P(alive | x, t_x, T) * E[X(t) | alive, x, T]``
+
+(eq. 10 of Fader, Hardie & Lee 2005 has exactly this form for BG/NBD). The discounted sum of the
+second factor is computed once per distinct ``(x, T)`` pair and draw, as
+``E[X(t) | x, T, T] / P(alive | x, T, T)`` (the history with ``t_x = T``, where P(alive) is
+largest), all ``H`` horizons in one vectorised call in chunks of pairs; each distinct customer row
+then costs one P(alive) and one expected spend per draw. Times rounded to days give far fewer
+pairs than histories (200,000 simulated customers: about 7,200 pairs, 78,000 purchase histories
+and 86,000 rows with their spend).
 """
 
 from __future__ import annotations
@@ -50,18 +64,45 @@ def _joint_draws(purchase_model, spend_model, n_draws, random_state) -> tuple[np
     return np.hstack([purchase[pick_p], spend[pick_s]]), purchase.shape[1]
 
 
-def _clv_function(maths, k: int, horizon_months: int, month: float, discount_rate: float, margin: float):
+def _clv_functions(maths, k: int, horizon_months: int, month: float, discount_rate: float, margin: float):
+    """``per_pair(params, pairs) -> (S, P)`` and ``per_row(params, rows) -> (S, m)``; a row's CLV
+    draws are ``per_row * per_pair[:, pair of the row]`` (see the module docstring)."""
     horizons = (np.arange(1, horizon_months + 1, dtype=float) * month)[:, None, None]
     discount = (1 + discount_rate) ** -np.arange(1, horizon_months + 1, dtype=float)
 
-    def clv(params, c):
-        cumulative = maths.expected_purchases(params[:k], horizons, c["frequency"], c["recency"], c["T"])
+    def per_pair(params, c):
+        x, T = c["frequency"], c["T"]
+        cumulative = maths.expected_purchases(params[:k], horizons, x, T, T)
         increments = np.diff(cumulative, axis=0, prepend=0.0)
-        purchases = np.tensordot(discount, increments, axes=(0, 0))
-        spend = gamma_gamma.expected_spend(params[k:], c["frequency"], c["monetary_value"])
-        return margin * spend * purchases
+        return np.tensordot(discount, increments, axes=(0, 0)) / maths.probability_alive(params[:k], x, T, T)
 
-    return clv
+    def per_row(params, c):
+        alive = maths.probability_alive(params[:k], c["frequency"], c["recency"], c["T"])
+        return margin * gamma_gamma.expected_spend(params[k:], c["frequency"], c["monetary_value"]) * alive
+
+    return per_pair, per_row
+
+
+def _clv_blocks(per_pair, per_row, draws, unique, groups, horizon_months):
+    """``(rows, values)`` over blocks of the distinct rows ``unique``; ``values`` is ``(S, len(rows))``
+    in the draw order of :func:`~clvmodels.bayes._predict._evaluator`. Memory stays near
+    ``CHUNK_CELLS`` numbers per temporary array whatever the number of customers."""
+    pairs, pair_codes = _predict.distinct({"frequency": unique["frequency"], "T": unique["T"]})
+    n_pairs = len(pairs["T"])
+    by_pair = np.argsort(pair_codes, kind="stable")
+    bounds = np.searchsorted(pair_codes[by_pair], np.arange(n_pairs + 1))
+    evaluate_pairs, _ = _predict._evaluator(per_pair, draws, groups)
+    evaluate_rows, _ = _predict._evaluator(per_row, draws, groups)
+    pair_block = max(1, _predict.CHUNK_CELLS // (len(draws) * horizon_months))
+    row_block = max(1, _predict.CHUNK_CELLS // len(draws))
+    for p0 in range(0, n_pairs, pair_block):
+        p1 = min(p0 + pair_block, n_pairs)
+        discounted = evaluate_pairs({c: v[p0:p1] for c, v in pairs.items()})
+        members = by_pair[bounds[p0]:bounds[p1]]
+        for r0 in range(0, len(members), row_block):
+            rows = members[r0:r0 + row_block]
+            values = evaluate_rows({c: v[rows] for c, v in unique.items()})
+            yield rows, values * discounted[:, pair_codes[rows] - p0]
 
 
 def customer_lifetime_value(purchase_model, spend_model, data: pd.DataFrame, *, horizon_months: int = 12,
@@ -109,11 +150,20 @@ def customer_lifetime_value(purchase_model, spend_model, data: pd.DataFrame, *, 
     columns["monetary_value"] = np.where(columns["frequency"] > 0, spend_columns["monetary_value"], 0.0)
     seed = purchase_model.random_seed if random_state is None else random_state
     draws, k = _joint_draws(purchase_model, spend_model, n_draws, seed)
-    func = _clv_function(purchase_model.maths, k, int(horizon_months),
-                         _month_length(purchase_model, frame, month_length), discount_rate, margin)
+    per_pair, per_row = _clv_functions(purchase_model.maths, k, int(horizon_months),
+                                       _month_length(purchase_model, frame, month_length), discount_rate, margin)
     groups = purchase_model._slow_draws(draws[:, :k])
+    unique, codes = _predict.distinct(columns)
+    m = len(unique["T"])
     if return_draws:
-        return _predict.all_draws(func, draws, columns, index=frame.index, max_cells=max_cells, groups=groups)
+        _predict.check_draw_cells(len(draws), len(codes), max_cells)
+        _, order = _predict._evaluator(per_row, draws, groups)
+        values = np.empty((len(draws), m))
+        for rows, block in _clv_blocks(per_pair, per_row, draws, unique, groups, int(horizon_months)):
+            values[np.ix_(order, rows)] = block
+        return pd.DataFrame(values[:, codes], columns=frame.index)
     level = purchase_model.ci_level if ci_level is None else ci_level
-    return _predict.summarise(func, draws, columns, ci_level=level, index=frame.index, name="clv",
-                              cells_per_value=int(horizon_months), groups=groups)
+    stats = _predict.Summary(m, level)
+    for rows, block in _clv_blocks(per_pair, per_row, draws, unique, groups, int(horizon_months)):
+        stats.add(rows, block)
+    return stats.table(codes, index=frame.index, name="clv", n_draws=len(draws))

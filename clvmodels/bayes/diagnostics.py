@@ -5,6 +5,10 @@ folding, and localization: an improved R-hat for assessing convergence of MCMC",
 Analysis* 16(2), 667-718: rank-normalised split R-hat at most 1.01, and bulk and tail effective
 sample sizes of at least 100 per chain. Any divergent transition means the sampler missed part of
 the posterior (Betancourt 2017, "A conceptual introduction to Hamiltonian Monte Carlo", sec. 6).
+
+Predictive accuracy: :func:`loo` (PSIS-LOO) and :func:`waic`, computed on the distinct histories
+weighted by their counts, equal to :func:`arviz.loo` / :func:`arviz.waic` on one row per customer;
+also available as ``model.loo(data)`` and ``model.waic(data)``.
 """
 
 from __future__ import annotations
@@ -78,3 +82,153 @@ def check_convergence(idata, var_names, *, model_name: str, stacklevel: int = 2)
             "same problem.",
             PosteriorConvergenceWarning, stacklevel=stacklevel + 1)
     return problems
+
+
+# -- predictive accuracy: PSIS-LOO and WAIC on compressed rows --------------------------------------
+#: Draws x distinct rows of pointwise log-likelihood held at once (about 32 MB).
+LOGLIK_CELLS = 4_000_000
+
+
+def pointwise_log_likelihood(model, data, *, weights=None):
+    """Log-likelihood of every distinct history at every posterior draw.
+
+    Parameters
+    ----------
+    model : fitted Bayesian model (e.g. :class:`~clvmodels.bayes.BayesBetaGeoModel`)
+    data : pandas.DataFrame
+        The summary the model was fitted on (the rows its likelihood uses are selected, as in ``fit``).
+    weights : array_like or str, optional
+        As in ``fit``.
+
+    Returns
+    -------
+    values : numpy.ndarray
+        Shape ``(chains, draws, m)``: ``log L`` of each of the ``m`` distinct histories.
+    counts : numpy.ndarray
+        Number of customers with each distinct history (length ``m``).
+    """
+    model._require_fitted()
+    posterior = model.idata_.posterior
+    if posterior.sizes["chain"] * posterior.sizes["draw"] < 2:
+        raise ValueError(f"LOO and WAIC need posterior draws, but this {type(model).__name__} holds one point "
+                         f"(method={model.method!r}); fit with method='mcmc' (or 'advi').")
+    mle, unique, counts, _ = model._compressed(data, weights)
+    arrays = tuple(unique[c] for c in mle.data_columns if c in unique)
+    draws = np.stack([posterior[n].to_numpy() for n in model.param_names], axis=-1)  # (chain, draw, k)
+    flat = draws.reshape(-1, draws.shape[-1])
+    out = np.empty((len(flat), len(counts)))
+    with np.errstate(all="ignore"):
+        if getattr(model, "broadcasts_draws", True):
+            chunk = max(1, LOGLIK_CELLS // len(flat))
+            params = tuple(flat[:, [j]] for j in range(flat.shape[1]))
+            for start in range(0, len(counts), chunk):
+                rows = slice(start, start + chunk)
+                out[:, rows] = mle._loglik(params, *(a[rows] for a in arrays))
+        else:  # maths taking scalar parameters only: one vectorised call per draw
+            for s, point in enumerate(flat):
+                out[s] = mle._loglik(tuple(point), *arrays)
+    return out.reshape(draws.shape[0], draws.shape[1], -1), counts
+
+
+def _weighted_se(pointwise: np.ndarray, counts: np.ndarray) -> float:
+    """``sqrt(n var(pointwise))`` over the ``n = sum(counts)`` customers (arviz's standard error)."""
+    n = counts.sum()
+    mean = counts @ pointwise / n
+    return float(np.sqrt(n * (counts @ (pointwise - mean) ** 2) / n))
+
+
+def _elpd_data(kind, total, se, penalty, n_samples, counts, warning, pointwise, extra):
+    import arviz as az
+    import xarray as xr
+
+    row = xr.DataArray(pointwise, dims=["row"], name=f"{kind}_i")
+    index = [f"elpd_{kind}", "se", f"p_{kind}", "n_samples", "n_data_points", "warning", f"{kind}_i"]
+    values = [total, se, penalty, n_samples, int(counts.sum()), warning, row]
+    values += list(extra.values()) + [xr.DataArray(counts, dims=["row"], name="counts"), "log"]
+    index += list(extra) + ["counts", "scale"]
+    return az.ELPDData(data=values, index=index)
+
+
+def loo(model, data, *, weights=None):
+    """PSIS-LOO of a fitted Bayesian model, computed on distinct histories weighted by their counts.
+
+    Pareto-smoothed importance sampling leave-one-out cross-validation (Vehtari, Gelman & Gabry
+    2017, "Practical Bayesian model evaluation using leave-one-out cross-validation and WAIC",
+    *Statistics and Computing* 27, 1413-1432; eqs. 10 and 11 there; Vehtari, Simpson, Gelman, Yao
+    & Gabry 2024, *JMLR* 25(72), for the smoothing) as :func:`arviz.loo` computes it.
+
+    Why distinct histories suffice: a customer's pointwise quantities (the log-likelihood at each
+    draw, hence the smoothed importance weights, the Pareto ``k`` and ``elpd_loo,i``) depend on
+    their ``(x, t_x, T)`` only, and the relative efficiency ``r_eff`` that PSIS uses comes from
+    the parameter draws (arviz: mean ESS of the posterior over the number of draws), so it is one
+    number for all rows. Customers with the same history therefore have identical ``elpd_loo,i``:
+    ``elpd_loo`` is ``sum_j n_j elpd_loo,j`` over distinct histories ``j`` with ``n_j`` customers,
+    ``p_loo`` likewise, and the standard error ``sqrt(N var(elpd_loo,i))`` is the count-weighted
+    variance over the ``N`` customers. The result equals :func:`arviz.loo` on one row per
+    customer (tested) at the cost of PSIS on the distinct rows only.
+
+    Parameters
+    ----------
+    model : fitted Bayesian model with MCMC draws (e.g. :class:`~clvmodels.bayes.BayesBetaGeoModel`)
+    data : pandas.DataFrame
+        The summary the model was fitted on.
+    weights : array_like or str, optional
+        As in ``fit``.
+
+    Returns
+    -------
+    arviz.ELPDData
+        ``elpd_loo``, ``se``, ``p_loo``, ``n_samples``, ``n_data_points`` (customers), ``warning``
+        (some Pareto ``k`` above ``good_k``), ``good_k``; per distinct history ``loo_i``,
+        ``pareto_k`` and ``counts`` (dimension ``row``, in the order of the compressed rows).
+        Printed, arviz's table of Pareto ``k`` counts distinct histories, not customers.
+    """
+    import arviz as az
+    import xarray as xr
+    from scipy.special import logsumexp
+
+    values, counts = pointwise_log_likelihood(model, data, weights=weights)
+    chains, draws = values.shape[:2]
+    n_samples = chains * draws
+    if chains == 1:
+        reff = 1.0
+    else:
+        ess = az.ess(model.idata_.posterior[list(model.param_names)], method="mean")
+        reff = float(np.mean([float(ess[n]) for n in model.param_names])) / n_samples
+    ll = values.reshape(n_samples, -1).T  # (rows, samples), as arviz stacks chain and draw
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # arviz's own k warning; ours is `warning`
+        log_weights, k = az.psislw(-ll, reff)
+    loo_i = logsumexp(log_weights + ll, axis=1)
+    lppd_i = logsumexp(ll, axis=1) - np.log(n_samples)
+    good_k = min(1 - 1 / np.log10(n_samples), 0.7)
+    extra = {"pareto_k": xr.DataArray(k, dims=["row"], name="pareto_k"), "good_k": good_k}
+    return _elpd_data("loo", float(counts @ loo_i), _weighted_se(loo_i, counts),
+                      float(counts @ (lppd_i - loo_i)), n_samples, counts, bool(np.any(k > good_k)), loo_i, extra)
+
+
+def waic(model, data, *, weights=None):
+    """WAIC of a fitted Bayesian model on distinct histories weighted by their counts.
+
+    ``elpd_waic,i = lppd_i - p_waic,i``, with ``lppd_i`` the log of the posterior-mean likelihood
+    and ``p_waic,i`` the posterior variance of the log-likelihood (Vehtari, Gelman & Gabry 2017,
+    eqs. 11-13 there; Watanabe 2010), as :func:`arviz.waic` computes them. As for :func:`loo`,
+    both depend on the history only, so the totals are count-weighted sums over distinct
+    histories and equal arviz's on one row per customer (tested). ``warning`` is set when some
+    ``p_waic,i`` exceeds 0.4, arviz's signal that WAIC is unreliable (prefer :func:`loo`).
+
+    Returns
+    -------
+    arviz.ELPDData
+        ``elpd_waic``, ``se``, ``p_waic``, ``n_samples``, ``n_data_points``, ``warning``; per
+        distinct history ``waic_i`` and ``counts``.
+    """
+    from scipy.special import logsumexp
+
+    values, counts = pointwise_log_likelihood(model, data, weights=weights)
+    n_samples = values.shape[0] * values.shape[1]
+    ll = values.reshape(n_samples, -1)
+    penalty_i = ll.var(axis=0)
+    waic_i = logsumexp(ll, axis=0) - np.log(n_samples) - penalty_i
+    return _elpd_data("waic", float(counts @ waic_i), _weighted_se(waic_i, counts), float(counts @ penalty_i),
+                      n_samples, counts, bool(np.any(penalty_i > 0.4)), waic_i, {})

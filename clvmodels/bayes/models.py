@@ -114,8 +114,7 @@ class BayesPurchaseModel(_Predictions, BayesModel):
 
         quantities = {"probability_alive": alive}
         if t is not None:
-            quantities["expected_purchases"] = lambda params, c: purchases(
-                params, float(t), c["frequency"], c["recency"], c["T"])
+            quantities["expected_purchases"] = _predict.by_pairs(purchases, p_alive, float(t))
         return quantities
 
     def probability_alive(self, data, *, ci_level=None, n_draws=None, random_state=None) -> pd.DataFrame:
