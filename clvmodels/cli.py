@@ -65,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
                            formatter_class=raw,
                            description="Summarise the input and score every customer with the model files written "
                                        "by `clvmodels fit` (no refit). Writes scores.<format> and manifest.json.")
-    score.add_argument("--model", nargs="+", metavar="PATH",
+    score.add_argument("--model", nargs="+", action="extend", metavar="PATH",
                        help="model files (default: <output>/models/<name>.json for each configured model)")
     compare = sub.add_parser("compare", help="fit several models on a calibration/holdout split, write a report",
                              description="Fit the configured purchase models (and a spend model) on the "
@@ -147,7 +147,9 @@ def _report(args, config, manifest) -> None:
         print(f"  customers not scored, by reason: {c['excluded']}")
     for name, m in manifest["models"].items():
         params = ", ".join(f"{k}={v:.4g}" for k, v in m["params"].items())
-        print(f"  {name}: {params}; log-likelihood {m['log_likelihood']:.1f}")
+        fit = (f"log-likelihood {m['log_likelihood']:.1f}" if m.get("log_likelihood") is not None
+               else f"posterior means, {m.get('method', 'bayesian')}")
+        print(f"  {name}: {params}; {fit}")
     if "kpis" in manifest:
         print(f"  kpis: {len(manifest['kpis']['tables'])} tables -> {out}/kpis/report.html")
 

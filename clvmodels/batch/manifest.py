@@ -45,15 +45,32 @@ def json_default(value):
 
 
 def model_entry(model, source: str | None = None) -> dict:
-    """Parameters and fit statistics of a fitted model."""
-    entry = {"class": type(model).__name__, "params": model.params_.to_dict(),
-             "std_errors": dict(zip(model.param_names, np.sqrt(np.diag(model.covariance_.to_numpy())).tolist())),
-             "log_likelihood": model.log_likelihood_, "aic": model.aic_, "bic": model.bic_,
-             "n_customers": model.n_customers_, "n_unique": model.n_unique_,
-             "excluded_from_fit": getattr(model, "n_excluded_", None) or {}}
+    """Parameters and fit statistics of a fitted model (of a posterior: its method, size and means)."""
+    if hasattr(model, "posterior_draws"):
+        entry = _posterior_entry(model)
+    else:
+        std_errors = np.sqrt(np.diag(model.covariance_.to_numpy())).tolist()
+        entry = {"class": type(model).__name__, "params": model.params_.to_dict(),
+                 "std_errors": dict(zip(model.param_names, std_errors)),
+                 "log_likelihood": model.log_likelihood_, "aic": model.aic_, "bic": model.bic_,
+                 "n_customers": model.n_customers_, "n_unique": model.n_unique_,
+                 "excluded_from_fit": getattr(model, "n_excluded_", None) or {}}
     if source is not None:
         entry["file"] = source
     return entry
+
+
+def _posterior_entry(model) -> dict:
+    """A posterior's method and size, posterior means (``params``) and sds. It has no single
+    log-likelihood: ``log_likelihood`` is null (kept so readers of MLE entries keep working)."""
+    posterior = model.idata_.posterior
+    draws = model.posterior_draws()
+    return {"class": type(model).__name__, "method": model.method, "sampler": model.sampler_,
+            "chains": int(posterior.sizes["chain"]), "draws": int(posterior.sizes["chain"] * posterior.sizes["draw"]),
+            "divergences": model.divergences_, "params": model.params_.to_dict(),
+            "posterior_sd": draws.std(ddof=0).to_dict(), "log_likelihood": None,
+            "n_customers": model.n_customers_, "n_unique": model.n_unique_,
+            "excluded_from_fit": getattr(model, "n_excluded_", None) or {}}
 
 
 class Manifest:

@@ -53,15 +53,38 @@ def model_paths(config: RunConfig, out: Path, paths=None) -> list[Path]:
     return [out / "models" / f"{spec.name}.json" for spec in config.models]
 
 
+def _load(path: Path):
+    """A saved model: a posterior (``.nc``, via :mod:`clvmodels.bayes`) or an MLE fit (JSON)."""
+    if path.suffix.lower() != ".nc":
+        return load_model(path)
+    try:  # imported only for posterior files, so MLE-only jobs never import PyMC
+        from ..bayes import load_model as load_posterior
+    except ImportError as err:
+        raise ConfigError(f"{path} is a Bayesian posterior (.nc), and reading it needs PyMC and arviz ({err}). "
+                          "Install them with pip install 'clvmodels[bayes]'.") from None
+    return load_posterior(path)
+
+
+def is_bayesian(model) -> bool:
+    """Whether ``model`` is a fitted posterior (clvmodels.bayes) rather than an MLE fit."""
+    return hasattr(model, "posterior_draws")
+
+
 def load_models(config: RunConfig, paths: list[Path]) -> dict:
-    """Load saved models and check they are the configured ones, in the configured time unit."""
+    """Load saved models and check they are the configured ones, in the configured time unit.
+
+    JSON files hold MLE fits; ``.nc`` files hold posteriors written by the Bayesian models' ``save``
+    (:mod:`clvmodels.bayes`), which score the same columns as posterior means with credible bounds.
+    A Bayesian purchase model needs a Bayesian spend model and vice versa (CLV from joint draws).
+    """
     models = {}
     for path in paths:
         if not path.is_file():
             raise DataError(f"model file {path} does not exist. Run `clvmodels fit CONFIG` first, or pass "
                             "the files with --model PATH.")
-        model = load_model(path)
-        models[model.name] = (model, str(path))
+        model = _load(path)
+        name = model.mle_class.name if is_bayesian(model) else model.name
+        models[name] = (model, str(path))
     wanted = sorted(spec.name for spec in config.models)
     if sorted(models) != wanted:
         raise ConfigError(f"the model files hold {sorted(models)}, but the config's models are {wanted}. "
@@ -71,6 +94,16 @@ def load_models(config: RunConfig, paths: list[Path]) -> dict:
         if model.kind == "purchase" and model.time_unit_ not in (None, unit):
             raise ConfigError(f"{path} was fitted with time unit {model.time_unit_!r}, but summary.time_unit is "
                               f"{unit!r}; scores would be in the wrong unit. Refit, or set summary.time_unit.")
+    methods = {is_bayesian(m): path for m, path in models.values()}
+    if len(methods) > 1:
+        raise ConfigError(f"{methods[True]} is a Bayesian posterior but {methods[False]} is a maximum-likelihood "
+                          "fit; scores (and CLV) need both models fitted the same way. Pass two .nc files (from "
+                          "clvmodels.bayes) or two .json files (from `clvmodels fit`).")
+    purchase = next((m for m, _ in models.values() if m.kind == "purchase"), None)
+    if (purchase is not None and is_bayesian(purchase) and len(models) > 1
+            and not getattr(purchase, "broadcasts_draws", False)):
+        raise ConfigError(f"CLV from a {type(purchase).__name__} posterior is not supported yet; score with a "
+                          "BayesBetaGeoModel or BayesModifiedBetaGeoModel posterior, or without the spend model.")
     return models
 
 

@@ -8,7 +8,10 @@
   with amounts, CLV (DERL times the customer's mean payment per period).
 
 Interval columns (``<column>_lower`` / ``<column>_upper``) come from parameter uncertainty when
-``predictions.intervals`` is set.
+``predictions.intervals`` is set. A Bayesian model (a posterior from :mod:`clvmodels.bayes`) scores
+the same columns as posterior means over every draw, always with equal-tailed credible bounds at
+``predictions.intervals.ci_level`` (0.9 when ``intervals`` is not set; its ``n_draws`` and
+``seed`` apply to the MLE draws only), churn included, and CLV from joint draws of the two posteriors.
 
 :func:`score_chunks` scores a summary a chunk of customers at a time and hands each chunk to a
 writer, so memory stays bounded by the chunk size whatever the number of customers. Each chunk
@@ -71,6 +74,8 @@ def score(summary: pd.DataFrame, customer_model, spend_model, predictions) -> pd
         The customer id as a column, the summary's columns, then the predictions.
     """
     kind = customer_model.kind
+    if hasattr(customer_model, "posterior_draws"):
+        return _score_posterior(summary, customer_model, spend_model, predictions)
     if kind == "retention":
         return _score_retention(summary, customer_model, predictions)
     scores = _Scores(summary, ("frequency", "recency", "T", "n_periods", "monetary_value"), predictions.intervals)
@@ -113,6 +118,32 @@ def score_chunks(summary: pd.DataFrame, customer_model, spend_model, predictions
         if progress is not None:
             progress.update(len(part))
     return done
+
+
+def _score_posterior(summary, customer_model, spend_model, predictions) -> pd.DataFrame:
+    """Posterior means with credible bounds; each comes from the model's own prediction method."""
+    from ..bayes import customer_lifetime_value as posterior_clv
+
+    level = 0.9 if predictions.intervals is None else predictions.intervals.ci_level
+    frame = summary[[c for c in ("frequency", "recency", "T", "monetary_value") if c in summary]].copy()
+
+    def add(column, table):
+        frame[column] = table["mean"]
+        frame[f"{column}_lower"], frame[f"{column}_upper"] = table.iloc[:, 2], table.iloc[:, 3]
+
+    add("p_alive", customer_model.probability_alive(summary, ci_level=level))
+    frame["churn_probability"] = 1 - frame["p_alive"]
+    frame["churn_probability_lower"] = 1 - frame["p_alive_upper"]
+    frame["churn_probability_upper"] = 1 - frame["p_alive_lower"]
+    unit = (summary.attrs.get("time_unit") or "").lower()
+    for h in predictions.horizons or DEFAULT_HORIZONS["purchase"]:
+        add(f"expected_purchases_{h:g}{unit}", customer_model.expected_purchases(summary, h, ci_level=level))
+    if spend_model is not None:
+        c = predictions.clv
+        add("expected_spend", spend_model.expected_spend(summary, ci_level=level))
+        add("clv", posterior_clv(customer_model, spend_model, summary, horizon_months=c.horizon_months,
+                                 discount_rate=c.discount_rate, margin=c.margin, ci_level=level))
+    return frame.reset_index()
 
 
 def _score_retention(summary, model, predictions) -> pd.DataFrame:

@@ -26,7 +26,7 @@ if importlib.util.find_spec("pymc") is None:  # pragma: no cover - depends on th
 from .clv import customer_lifetime_value
 from .diagnostics import PosteriorConvergenceWarning, convergence_table, loo, waic
 from .models import (BayesBetaGeoModel, BayesGammaGammaModel, BayesModifiedBetaGeoModel,
-                     BayesParetoNBDModel)
+                     BayesParetoNBDModel, load_model)
 from .priors import default_priors
 
 __all__ = [
@@ -40,4 +40,5 @@ __all__ = [
     "loo",
     "waic",
     "default_priors",
+    "load_model",
 ]

@@ -84,6 +84,11 @@ class BayesModel:
     def param_names(self) -> tuple[str, ...]:
         return self.mle_class.param_names
 
+    @property
+    def kind(self) -> str:
+        """The kind of the MLE model paralleled: ``"purchase"`` or ``"spend"``."""
+        return self.mle_class.kind
+
     def get_settings(self) -> dict[str, Any]:
         """The constructor settings."""
         names = ("method", "sampler", "draws", "tune", "chains", "cores", "target_accept", "advi_steps",
@@ -315,25 +320,11 @@ class BayesModel:
             If the file is not a clvmodels posterior, holds another model, or was written by a
             newer file format.
         """
-        import arviz as az
+        return cls._from_file(path, *read_posterior(path, cls.__name__))
 
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)
-                lazy = az.from_netcdf(str(path))
-            idata = az.InferenceData(**{g: lazy[g].load() for g in lazy.groups()})
-            for group in lazy.groups():  # release the file
-                lazy[group].close()
-        except (OSError, ValueError, KeyError) as err:
-            raise ModelFileError(f"{path} is not a NetCDF posterior file ({err}); write one with "
-                                 f"{cls.__name__}.save(path).") from None
-        attrs = idata.posterior.attrs if "posterior" in idata.groups() else {}
-        if attrs.get("clvmodels_format") != FILE_FORMAT:
-            raise ModelFileError(f"{path} is not a clvmodels posterior file (no format {FILE_FORMAT!r}).")
-        version = int(attrs.get("clvmodels_format_version", 0))
-        if version > FILE_FORMAT_VERSION:
-            raise ModelFileError(f"{path} was written by a newer clvmodels "
-                                 f"({attrs.get('clvmodels_library_version')}); upgrade clvmodels to read it.")
+    @classmethod
+    def _from_file(cls, path, idata, attrs):
+        """The model of ``cls`` from a posterior and its attributes as read by :func:`read_posterior`."""
         if attrs.get("clvmodels_model") != cls.name:
             raise ModelFileError(f"{path} holds a {attrs.get('clvmodels_model')!r} posterior, not {cls.name!r}; "
                                  "load it with the matching class.")
@@ -354,3 +345,31 @@ class BayesModel:
         if fit.get("n_excluded") is not None:
             model.n_excluded_ = fit["n_excluded"]
         return model
+
+
+def read_posterior(path, writer: str = "BayesBetaGeoModel"):
+    """The :class:`arviz.InferenceData` of a posterior file and its clvmodels attributes.
+
+    Checks that the file is a clvmodels posterior of a format this version reads; the model type
+    is checked by the caller (:meth:`BayesModel.load` or :func:`clvmodels.bayes.load_model`).
+    """
+    import arviz as az
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            lazy = az.from_netcdf(str(path))
+        idata = az.InferenceData(**{g: lazy[g].load() for g in lazy.groups()})
+        for group in lazy.groups():  # release the file
+            lazy[group].close()
+    except (OSError, ValueError, KeyError) as err:
+        raise ModelFileError(f"{path} is not a NetCDF posterior file ({err}); write one with "
+                             f"{writer}.save(path).") from None
+    attrs = idata.posterior.attrs if "posterior" in idata.groups() else {}
+    if attrs.get("clvmodels_format") != FILE_FORMAT:
+        raise ModelFileError(f"{path} is not a clvmodels posterior file (no format {FILE_FORMAT!r}).")
+    version = int(attrs.get("clvmodels_format_version", 0))
+    if version > FILE_FORMAT_VERSION:
+        raise ModelFileError(f"{path} was written by a newer clvmodels "
+                             f"({attrs.get('clvmodels_library_version')}); upgrade clvmodels to read it.")
+    return idata, attrs

@@ -15,8 +15,9 @@ from ..models.bgnbd import BetaGeoModel
 from ..models.gamma_gamma import GammaGammaModel
 from ..models.mbgnbd import ModifiedBetaGeoModel
 from ..models.pareto_nbd import ParetoNBDModel
+from ..exceptions import ModelFileError
 from . import _predict
-from ._base import BayesModel
+from ._base import BayesModel, read_posterior
 
 
 class _Predictions:
@@ -251,3 +252,24 @@ class BayesGammaGammaModel(_Predictions, BayesModel):
         """
         return self._predict("expected_spend", self._quantities()["expected_spend"], data,
                              ci_level=ci_level, n_draws=n_draws, random_state=random_state)
+
+
+#: The Bayesian models by the ``name`` their files record.
+BAYES_MODELS = {cls.name: cls for cls in (BayesBetaGeoModel, BayesModifiedBetaGeoModel, BayesParetoNBDModel,
+                                          BayesGammaGammaModel)}
+
+
+def load_model(path) -> BayesModel:
+    """Load any posterior written by a Bayesian model's ``save``, choosing the class from the file.
+
+    Raises
+    ------
+    clvmodels.exceptions.ModelFileError
+        If the file is not a clvmodels posterior or holds a model this clvmodels does not know.
+    """
+    idata, attrs = read_posterior(path, "BayesBetaGeoModel or BayesGammaGammaModel")
+    cls = BAYES_MODELS.get(attrs.get("clvmodels_model"))
+    if cls is None:
+        raise ModelFileError(f"{path} holds a {attrs.get('clvmodels_model')!r} posterior, which this clvmodels "
+                             f"does not know; known: {sorted(BAYES_MODELS)}.")
+    return cls._from_file(path, idata, attrs)
