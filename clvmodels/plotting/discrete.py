@@ -7,7 +7,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from ._common import axes, check_table
-from .frequency import _test_label
+from .frequency import draw_actual_vs_model_bars
 
 
 def plot_discrete_frequency(table: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
@@ -40,20 +40,10 @@ def plot_discrete_frequency(table: pd.DataFrame, *, ax: Axes | None = None) -> A
     [4.6, 3.5, 1.9]
     """
     check_table(table, ("actual", "expected"), builder="discrete_frequency_distribution")
-    ax = axes(ax)
-    x = np.arange(len(table))
-    width = 0.4
-    ax.bar(x - width / 2, table["actual"].to_numpy(dtype=float), width, label="Actual")
-    ax.bar(x + width / 2, table["expected"].to_numpy(dtype=float), width, label="Model")
-    ax.set_xticks(x, [str(label) for label in table.index])
     n = table.attrs.get("n_periods")
-    ax.set_xlabel("Repeat transactions" + (f" in {n} opportunities" if n else ""))
-    ax.set_ylabel("Customers")
-    title = "Repeat transactions: actual vs model"
-    test = _test_label(table.attrs)
-    ax.set_title(title if test is None else f"{title}\n{test}")
-    ax.legend()
-    return ax
+    return draw_actual_vs_model_bars(axes(ax), table,
+                                     xlabel="Repeat transactions" + (f" in {n} opportunities" if n else ""),
+                                     title="Repeat transactions: actual vs model")
 
 
 def _calibration_end(table: pd.DataFrame) -> int:

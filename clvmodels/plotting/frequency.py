@@ -21,6 +21,22 @@ def _test_label(attrs: dict) -> str | None:
     return label
 
 
+def draw_actual_vs_model_bars(ax: Axes, table: pd.DataFrame, *, xlabel: str, title: str) -> Axes:
+    """Customers per count, ``actual`` beside ``expected`` (model) bars at x = 0, 1, ..., labelled
+    with the table's index; the chi-square test of ``table.attrs`` goes under the title."""
+    x = np.arange(len(table))
+    width = 0.4
+    ax.bar(x - width / 2, table["actual"].to_numpy(dtype=float), width, label="Actual")
+    ax.bar(x + width / 2, table["expected"].to_numpy(dtype=float), width, label="Model")
+    ax.set_xticks(x, [str(label) for label in table.index])
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("Customers")
+    test = _test_label(table.attrs)
+    ax.set_title(title if test is None else f"{title}\n{test}")
+    ax.legend()
+    return ax
+
+
 def plot_frequency_distribution(table: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     """Grouped bars: customers with 0, 1, ..., k+ repeat purchases, actual and expected.
 
@@ -50,16 +66,5 @@ def plot_frequency_distribution(table: pd.DataFrame, *, ax: Axes | None = None) 
     [6.0, 3.0, 1.0]
     """
     check_table(table, ("actual", "expected"), builder="frequency_distribution")
-    ax = axes(ax)
-    x = np.arange(len(table))
-    width = 0.4
-    ax.bar(x - width / 2, table["actual"].to_numpy(dtype=float), width, label="Actual")
-    ax.bar(x + width / 2, table["expected"].to_numpy(dtype=float), width, label="Model")
-    ax.set_xticks(x, [str(label) for label in table.index])
-    ax.set_xlabel("Repeat purchases")
-    ax.set_ylabel("Customers")
-    title = "Repeat purchases: actual vs model"
-    test = _test_label(table.attrs)
-    ax.set_title(title if test is None else f"{title}\n{test}")
-    ax.legend()
-    return ax
+    return draw_actual_vs_model_bars(axes(ax), table, xlabel="Repeat purchases",
+                                     title="Repeat purchases: actual vs model")
