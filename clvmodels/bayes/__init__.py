@@ -23,7 +23,7 @@ import importlib.util
 if importlib.util.find_spec("pymc") is None:  # pragma: no cover - depends on the install
     raise ImportError("clvmodels.bayes needs PyMC and arviz: pip install 'clvmodels[bayes]'.")
 
-from .clv import customer_lifetime_value
+from .clv import customer_lifetime_value, value_stream
 from .diagnostics import PosteriorConvergenceWarning, convergence_table, loo, waic
 from .models import (BayesBetaGeoModel, BayesGammaGammaModel, BayesModifiedBetaGeoModel,
                      BayesParetoNBDModel, load_model)
@@ -35,6 +35,7 @@ __all__ = [
     "BayesParetoNBDModel",
     "BayesGammaGammaModel",
     "customer_lifetime_value",
+    "value_stream",
     "PosteriorConvergenceWarning",
     "convergence_table",
     "loo",
