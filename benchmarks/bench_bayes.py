@@ -20,6 +20,10 @@ predict
 clv
     clvmodels only: 10-year monthly discounted CLV (120 months, 1 %/month) with 90 % intervals
     for ``--clv-customers`` customers from the fitted BG/NBD and Gamma-Gamma posteriors.
+large
+    clvmodels only: a NUTS fit of BG/NBD on ``--large-customers`` simulated customers (default
+    1,000,000) with the same sampler settings; seconds (target: under 2 minutes), peak RSS,
+    R-hat, ESS and the posterior means against the true values.
 
 Nothing is written outside a temporary directory except ``--json``.
 """
@@ -182,7 +186,30 @@ def worker_clv(data: Path, out: Path, args) -> dict:
             "mean_interval_width": float((clv.iloc[:, 3] - clv.iloc[:, 2]).mean())}
 
 
-WORKERS = {"peer": worker_peer, "clvmodels": worker_clvmodels, "predict": worker_predict, "clv": worker_clv}
+def worker_large(data: Path, out: Path, args) -> dict:
+    """A NUTS fit of BG/NBD on a large simulated summary (the 2-minute target at 1,000,000)."""
+    import warnings
+
+    warnings.simplefilter("ignore")
+    from clvmodels.bayes import BayesBetaGeoModel
+
+    summary = simulate_summary(args.large_customers, args.seed + 3)
+    summary.attrs["time_unit"] = "W"
+    rss_before = peak_rss_mib()
+    model = BayesBetaGeoModel(draws=args.draws, tune=args.tune, chains=args.chains, random_seed=args.seed)
+    start = time.perf_counter()
+    model.fit(summary)
+    fit_s = time.perf_counter() - start
+    table = model.summary()
+    return {"customers": len(summary), "n_unique": model.n_unique_, "fit_s": fit_s, "sampler": model.sampler_,
+            "peak_before_mib": rss_before, "peak_mib": peak_rss_mib(), "divergences": model.divergences_,
+            "means": {p: float(model.params_[p]) for p in PARAMS},
+            "sds": {p: float(table.loc[p, "sd"]) for p in PARAMS},
+            "r_hat_max": float(table["r_hat"].max()), "ess_bulk_min": float(table["ess_bulk"].min())}
+
+
+WORKERS = {"peer": worker_peer, "clvmodels": worker_clvmodels, "predict": worker_predict, "clv": worker_clv,
+           "large": worker_large}
 
 
 # -- parent -------------------------------------------------------------------------------------------
@@ -190,7 +217,7 @@ def run_worker(python: str, name: str, data: Path, workdir: Path, args) -> dict:
     cmd = [python, str(Path(__file__).resolve()), "--worker", name, "--data", str(data), "--workdir", str(workdir),
            "--draws", str(args.draws), "--tune", str(args.tune), "--chains", str(args.chains),
            "--seed", str(args.seed), "--predict-customers", str(args.predict_customers),
-           "--clv-customers", str(args.clv_customers)]
+           "--clv-customers", str(args.clv_customers), "--large-customers", str(args.large_customers)]
     if args.clv_draws:
         cmd += ["--clv-draws", str(args.clv_draws)]
     env = dict(os.environ)
@@ -290,6 +317,21 @@ def report(results: dict) -> str:
             lines.append(f"  {clv['clv_s']:.1f} s; peak RSS {clv['peak_mib']:.0f} MiB "
                          f"({clv['peak_before_mib']:.0f} MiB before); mean CLV {clv['mean_clv']:.2f}, "
                          f"mean interval width {clv['mean_interval_width']:.2f}")
+    large = results.get("large")
+    if large:
+        lines.append("")
+        if "error" in large:
+            lines.append(f"large fit failed: {large['error']}")
+        else:
+            lines.append(f"clvmodels NUTS fit, {large['customers']:,} customers ({large['n_unique']:,} distinct "
+                         f"histories), {results['chains']} chains x ({results['tune']} tune + {results['draws']} "
+                         f"draws), sampler {large['sampler']} (load {large['load_before']:.2f}):")
+            lines.append(f"  {large['fit_s']:.1f} s; peak RSS {large['peak_mib']:.0f} MiB "
+                         f"({large['peak_before_mib']:.0f} MiB with the summary, before fitting); "
+                         f"{large['divergences']} divergences, max R-hat {large['r_hat_max']:.4f}, "
+                         f"min bulk ESS {large['ess_bulk_min']:.0f}")
+            lines.append("  posterior mean (sd) vs true: " + ", ".join(
+                f"{p} {large['means'][p]:.4f} ({large['sds'][p]:.4f}) vs {t}" for p, t in zip(PARAMS, CDNOW_BGNBD)))
     return "\n".join(lines)
 
 
@@ -298,13 +340,16 @@ def main(argv=None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--customers", type=int, default=100_000, help="customers in the fitted summary (100,000)")
     parser.add_argument("--peer-python", help="Python of an environment with pymc-marketing and nutpie")
-    parser.add_argument("--parts", default="fit,predict,clv", help="comma-separated: fit, predict, clv")
+    parser.add_argument("--parts", default="fit,predict,clv,large",
+                        help="comma-separated: fit, predict, clv, large")
     parser.add_argument("--draws", type=int, default=1000)
     parser.add_argument("--tune", type=int, default=1000)
     parser.add_argument("--chains", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--predict-customers", type=int, default=1_000_000)
     parser.add_argument("--clv-customers", type=int, default=200_000)
+    parser.add_argument("--large-customers", type=int, default=1_000_000,
+                        help="customers in the large NUTS fit (1,000,000)")
     parser.add_argument("--clv-draws", type=int, default=None, help="joint draws for the CLV (default: all)")
     parser.add_argument("--json", type=Path, help="also write the results as JSON")
     parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
@@ -337,6 +382,8 @@ def main(argv=None) -> int:
             for part in ("predict", "clv"):
                 if part in parts:
                     results[part] = run_worker(sys.executable, part, data, workdir, args)
+        if "large" in parts:
+            results["large"] = run_worker(sys.executable, "large", data, workdir, args)
     print(report(results))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))

@@ -15,9 +15,10 @@ import pytest
 pytest.importorskip("pymc")
 
 import clvmodels  # noqa: E402
-from clvmodels import BetaGeoModel, GammaGammaModel, ModifiedBetaGeoModel, datasets  # noqa: E402
+from clvmodels import BetaGeoModel, GammaGammaModel, ModifiedBetaGeoModel, ParetoNBDModel, datasets  # noqa: E402
 from clvmodels.bayes import (BayesBetaGeoModel, BayesGammaGammaModel,  # noqa: E402
-                             BayesModifiedBetaGeoModel, customer_lifetime_value, value_stream)
+                             BayesModifiedBetaGeoModel, BayesParetoNBDModel, customer_lifetime_value,
+                             value_stream)
 from clvmodels.bayes import _horizons  # noqa: E402
 from clvmodels.bayes.clv import _joint_draws, _month_weights, _prepare  # noqa: E402
 from clvmodels.likelihoods import bgnbd, mbgnbd  # noqa: E402
@@ -69,6 +70,17 @@ def test_ten_year_clv_equals_month_by_month(purchase, gg, cdnow):
     draws = customer_lifetime_value(model, gg, subset, n_draws=25, random_state=4, return_draws=True, **options)
     joint, k = _joint_draws(model, gg, 25, 4)
     np.testing.assert_allclose(draws.to_numpy(), _direct(mle_class, model, gg, joint, k, subset, **options),
+                               rtol=1e-10, atol=1e-12)
+
+
+def test_pareto_nbd_clv_is_evaluated_draw_by_draw(gg, cdnow):
+    """Pareto/NBD's maths takes scalar parameters: the plan loops over draws, same numbers."""
+    model = _advi(BayesParetoNBDModel(method="advi", draws=8, chains=1, advi_steps=1500, random_seed=2), cdnow)
+    subset = cdnow.sample(300, random_state=3)
+    options = {"horizon_months": 120, "discount_rate": 0.01}
+    draws = customer_lifetime_value(model, gg, subset, random_state=1, return_draws=True, **options)
+    joint, k = _joint_draws(model, gg, 8, 1)
+    np.testing.assert_allclose(draws.to_numpy(), _direct(ParetoNBDModel, model, gg, joint, k, subset, **options),
                                rtol=1e-10, atol=1e-12)
 
 

@@ -64,6 +64,16 @@ def _joint_draws(purchase_model, spend_model, n_draws, random_state) -> tuple[np
     return np.hstack([purchase[pick_p], spend[pick_s]]), purchase.shape[1]
 
 
+def _draw_by_draw(func):
+    """``func`` for maths that takes scalar parameters, evaluated per draw and stacked on the
+    second-last axis, where broadcasting maths puts the draws (``(S, m)`` or ``(t, S, m)``)."""
+    def looped(params, *args):
+        return np.concatenate([np.atleast_2d(func(tuple(p[s, 0] for p in params), *args))
+                               for s in range(len(params[0]))], axis=-2)
+
+    return looped
+
+
 def _month_weights(horizon_months: int, discount_rate: float) -> np.ndarray:
     """``c`` with ``sum_k d^k (F_k - F_(k-1)) = sum_k c_k F_k`` for cumulative ``F`` (``F_0 = 0``)."""
     discount = (1 + discount_rate) ** -np.arange(1, horizon_months + 2, dtype=float)
@@ -80,7 +90,12 @@ class _Plan:
     """
 
     def __init__(self, purchase_model, draws, k, unique, horizon_months, month, groups):
-        self.maths, self.k, self.unique = purchase_model.maths, k, unique
+        self.k, self.unique = k, unique
+        maths = purchase_model.maths
+        self.expected_purchases, self.probability_alive = maths.expected_purchases, maths.probability_alive
+        if not purchase_model.broadcasts_draws:
+            self.expected_purchases = _draw_by_draw(self.expected_purchases)
+            self.probability_alive = _draw_by_draw(self.probability_alive)
         rates = [purchase_model.param_names.index(name) for name in purchase_model.mle_class.rate_params]
         shift = float(draws[:, rates].min())  # the singularities in T lie at or below -shift
         pairs, self.pair_codes = _predict.distinct({"frequency": unique["frequency"], "T": unique["T"]})
@@ -95,13 +110,13 @@ class _Plan:
     def cumulative_given_alive(self, params, c):
         """``E[X(t) | alive, x, T]`` at the grid's times for the points ``c``: ``(S, times, points)``."""
         x, T = c["frequency"], c["T"]
-        purchases = self.maths.expected_purchases(params[:self.k], self.times.times[:, None, None], x, T, T)
-        return np.moveaxis(purchases, 0, 1) / self.maths.probability_alive(params[:self.k], x, T, T)[:, None, :]
+        purchases = self.expected_purchases(params[:self.k], self.times.times[:, None, None], x, T, T)
+        return np.moveaxis(purchases, 0, 1) / self.probability_alive(params[:self.k], x, T, T)[:, None, :]
 
     def row_factor(self, margin):
         """Per distinct row and draw, the CLV's other factors: ``margin * E[spend] * P(alive)``."""
         def per_row(params, c):
-            alive = self.maths.probability_alive(params[:self.k], c["frequency"], c["recency"], c["T"])
+            alive = self.probability_alive(params[:self.k], c["frequency"], c["recency"], c["T"])
             return margin * gamma_gamma.expected_spend(params[self.k:], c["frequency"], c["monetary_value"]) * alive
 
         return per_row
@@ -141,9 +156,9 @@ def _prepare(purchase_model, spend_model, data, *, horizon_months, discount_rate
         raise ValueError(f"discount_rate must be greater than -1, got {discount_rate!r}.")
     purchase_model._require_fitted()
     spend_model._require_fitted()
-    if not getattr(purchase_model, "broadcasts_draws", False):
-        raise NotImplementedError(f"CLV from a {type(purchase_model).__name__} posterior is not supported yet; "
-                                  "use BayesBetaGeoModel or BayesModifiedBetaGeoModel.")
+    if not hasattr(purchase_model, "broadcasts_draws"):
+        raise TypeError(f"purchase_model must be a Bayesian continuous-time purchase model (BayesBetaGeoModel, "
+                        f"BayesModifiedBetaGeoModel or BayesParetoNBDModel), got {type(purchase_model).__name__}.")
     frame, columns = purchase_model._prediction_columns(data)
     _, spend_columns = spend_model._prediction_columns(data)
     # expected spend ignores monetary_value where frequency == 0: zero it so those customers
