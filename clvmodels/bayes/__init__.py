@@ -27,6 +27,7 @@ from .clv import customer_lifetime_value, value_stream
 from .diagnostics import PosteriorConvergenceWarning, convergence_table, loo, waic
 from .models import (BayesBetaGeoModel, BayesGammaGammaModel, BayesModifiedBetaGeoModel,
                      BayesParetoNBDModel, load_model)
+from .discrete import BayesBetaGeoBetaBinomModel, BayesShiftedBetaGeoModel
 from .priors import default_priors
 
 __all__ = [
@@ -34,6 +35,8 @@ __all__ = [
     "BayesModifiedBetaGeoModel",
     "BayesParetoNBDModel",
     "BayesGammaGammaModel",
+    "BayesBetaGeoBetaBinomModel",
+    "BayesShiftedBetaGeoModel",
     "customer_lifetime_value",
     "value_stream",
     "PosteriorConvergenceWarning",

@@ -168,3 +168,63 @@ def thin(draws: np.ndarray, n_draws: int | None, random_state) -> np.ndarray:
         raise ValueError(f"n_draws must be a positive whole number, got {n_draws!r}.")
     rng = np.random.default_rng(random_state)
     return draws[np.sort(rng.choice(len(draws), int(n_draws), replace=False))]
+
+
+class Predictions:
+    """Mixin of the Bayesian models: draw selection and the prediction methods' common path."""
+
+    def _slow_draws(self, draws: np.ndarray) -> np.ndarray | None:
+        """Draws the prediction maths handles by a slow branch, evaluated apart (None: no such)."""
+        return None
+
+    def _draw_matrix(self, n_draws, random_state) -> np.ndarray:
+        draws = self.posterior_draws()[list(self.param_names)].to_numpy()
+        seed = self.random_seed if random_state is None else random_state
+        return thin(draws, n_draws, seed)
+
+    def _predict(self, name, func, data, *, ci_level, n_draws, random_state):
+        frame, columns = self._prediction_columns(data)
+        draws = self._draw_matrix(n_draws, random_state)
+        return summarise(func, draws, columns, ci_level=self.ci_level if ci_level is None else ci_level,
+                         index=frame.index, name=name, groups=self._slow_draws(draws))
+
+    def prediction_draws(self, quantity: str, data, *args, n_draws=None, random_state=None,
+                         max_cells=None) -> pd.DataFrame:
+        """Every posterior draw of a prediction for a (small) set of customers.
+
+        Parameters
+        ----------
+        quantity : str
+            Name of a prediction method, e.g. ``"probability_alive"``, ``"expected_purchases"``
+            or ``"expected_spend"``.
+        data : pandas.DataFrame
+            The customers; ``draws x customers`` may not exceed ``max_cells`` (50 million by
+            default), so pass a subset for large bases.
+        *args
+            Passed on (the horizon ``t`` of ``expected_purchases``).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per draw, one column per customer (labelled by ``data``'s index).
+        """
+        func = self._quantities(*args).get(quantity)
+        if func is None:
+            raise ValueError(f"quantity must be one of {sorted(self._quantities(*args))}, got {quantity!r}.")
+        frame, columns = self._prediction_columns(data)
+        draws = self._draw_matrix(n_draws, random_state)
+        return all_draws(func, draws, columns, index=frame.index, max_cells=max_cells,
+                         groups=self._slow_draws(draws))
+
+    def _prediction_columns(self, data):
+        self._require_fitted()
+        frame, columns = self._mle()._columns(data)
+        return frame, columns
+
+
+def per_draw(func):
+    """``func`` for maths that takes scalar parameters only: one vectorised call per draw."""
+    def looped(params, *args):
+        return np.stack([func(tuple(p[s, 0] for p in params), *args) for s in range(len(params[0]))])
+
+    return looped

@@ -18,69 +18,11 @@ from ..models.pareto_nbd import ParetoNBDModel
 from ..exceptions import ModelFileError
 from . import _predict
 from ._base import BayesModel, read_posterior
+from ._predict import Predictions, per_draw
+from .discrete import BayesBetaGeoBetaBinomModel, BayesShiftedBetaGeoModel
 
 
-class _Predictions:
-    """Draw selection shared by the prediction methods."""
-
-    def _slow_draws(self, draws: np.ndarray) -> np.ndarray | None:
-        """Draws the prediction maths handles by a slow branch, evaluated apart (None: no such)."""
-        return None
-
-    def _draw_matrix(self, n_draws, random_state) -> np.ndarray:
-        draws = self.posterior_draws()[list(self.param_names)].to_numpy()
-        seed = self.random_seed if random_state is None else random_state
-        return _predict.thin(draws, n_draws, seed)
-
-    def _predict(self, name, func, data, *, ci_level, n_draws, random_state):
-        frame, columns = self._prediction_columns(data)
-        draws = self._draw_matrix(n_draws, random_state)
-        return _predict.summarise(func, draws, columns, ci_level=self.ci_level if ci_level is None else ci_level,
-                                  index=frame.index, name=name, groups=self._slow_draws(draws))
-
-    def prediction_draws(self, quantity: str, data, *args, n_draws=None, random_state=None,
-                         max_cells=None) -> pd.DataFrame:
-        """Every posterior draw of a prediction for a (small) set of customers.
-
-        Parameters
-        ----------
-        quantity : str
-            Name of a prediction method, e.g. ``"probability_alive"``, ``"expected_purchases"``
-            or ``"expected_spend"``.
-        data : pandas.DataFrame
-            The customers; ``draws x customers`` may not exceed ``max_cells`` (50 million by
-            default), so pass a subset for large bases.
-        *args
-            Passed on (the horizon ``t`` of ``expected_purchases``).
-
-        Returns
-        -------
-        pandas.DataFrame
-            One row per draw, one column per customer (labelled by ``data``'s index).
-        """
-        func = self._quantities(*args).get(quantity)
-        if func is None:
-            raise ValueError(f"quantity must be one of {sorted(self._quantities(*args))}, got {quantity!r}.")
-        frame, columns = self._prediction_columns(data)
-        draws = self._draw_matrix(n_draws, random_state)
-        return _predict.all_draws(func, draws, columns, index=frame.index, max_cells=max_cells,
-                                  groups=self._slow_draws(draws))
-
-    def _prediction_columns(self, data):
-        self._require_fitted()
-        frame, columns = self._mle()._columns(data)
-        return frame, columns
-
-
-def _per_draw(func):
-    """``func`` for maths that takes scalar parameters only: one vectorised call per draw."""
-    def looped(params, *args):
-        return np.stack([func(tuple(p[s, 0] for p in params), *args) for s in range(len(params[0]))])
-
-    return looped
-
-
-class BayesPurchaseModel(_Predictions, BayesModel):
+class BayesPurchaseModel(Predictions, BayesModel):
     """Shared body of the Bayesian continuous-time purchase models (``frequency, recency, T``)."""
 
     #: Whether the prediction maths broadcasts a column of draws against the customers; if not,
@@ -107,7 +49,7 @@ class BayesPurchaseModel(_Predictions, BayesModel):
     def _quantities(self, t=None):
         p_alive, purchases = self.maths.probability_alive, self.maths.expected_purchases
         if not self.broadcasts_draws:
-            p_alive, purchases = _per_draw(p_alive), _per_draw(purchases)
+            p_alive, purchases = per_draw(p_alive), per_draw(purchases)
 
         def alive(params, c):
             return np.broadcast_to(p_alive(params, c["frequency"], c["recency"], c["T"]),
@@ -187,8 +129,9 @@ class BayesParetoNBDModel(BayesPurchaseModel):
     time between purchases for the scales ``alpha, beta``.
 
     Preliminary: its likelihood (numerical integration) costs about 20 times BG/NBD's, so NUTS on
-    CDNOW takes about a minute; predictions loop over the draws (the maths takes scalar
-    parameters) and :func:`~clvmodels.bayes.customer_lifetime_value` does not support it yet.
+    CDNOW takes about a minute; predictions, including
+    :func:`~clvmodels.bayes.customer_lifetime_value`, loop over the draws (the maths takes scalar
+    parameters), so they cost several times BG/NBD's.
     """
 
     name = "bayes_pareto_nbd"
@@ -197,7 +140,7 @@ class BayesParetoNBDModel(BayesPurchaseModel):
     broadcasts_draws = False
 
 
-class BayesGammaGammaModel(_Predictions, BayesModel):
+class BayesGammaGammaModel(Predictions, BayesModel):
     """Gamma-Gamma spend model fitted by Bayesian inference; the likelihood is
     :class:`~clvmodels.GammaGammaModel`'s (repeat customers only, same data rules).
 
@@ -256,7 +199,8 @@ class BayesGammaGammaModel(_Predictions, BayesModel):
 
 #: The Bayesian models by the ``name`` their files record.
 BAYES_MODELS = {cls.name: cls for cls in (BayesBetaGeoModel, BayesModifiedBetaGeoModel, BayesParetoNBDModel,
-                                          BayesGammaGammaModel)}
+                                          BayesGammaGammaModel, BayesBetaGeoBetaBinomModel,
+                                          BayesShiftedBetaGeoModel)}
 
 
 def load_model(path) -> BayesModel:

@@ -11,14 +11,17 @@ Every parameter gets a log-normal prior with log-sd 3, that is a normal prior on
 where NUTS works: weakly informative, spanning about ``e^(+-6)`` (a factor of 400) either side of
 its median with 95 % probability.
 
-- Shape parameters (``r, a, b`` of BG/NBD; ``p, q`` of Gamma-Gamma) have median 1. They are
-  dimensionless; fitted values in the literature lie between about 0.1 and 20.
-- Scale parameters carry the data's units (``alpha`` is a time, ``gamma`` an amount of money), so
-  a fixed prior would mean different things in days and in weeks. Their median is the data's own
-  scale: ``alpha`` at the mean observation length per repeat purchase (the ``alpha`` of a gamma
-  with ``r = 1`` matching the average purchase rate; the MLE start point), ``gamma`` at the mean
-  spend of the repeat customers. With this choice, rescaling time (or currency) rescales the
-  posterior of the scale parameter only, as it does the MLE.
+- Shape parameters (``r, a, b`` of BG/NBD; ``p, q`` of Gamma-Gamma; all four of BG/BB and both
+  of sBG, whose ``alpha, beta`` are beta-mixing shapes, not scales) have median 1. They are
+  dimensionless; fitted values in the literature lie between about 0.1 and 20. For the beta
+  mixtures median 1 is the uniform ``Beta(1, 1)``.
+- Scale parameters carry the data's units (``alpha`` of BG/NBD is a time, ``gamma`` of
+  Gamma-Gamma an amount of money), so a fixed prior would mean different things in days and in
+  weeks. Their median is the data's own scale: ``alpha`` at the mean observation length per
+  repeat purchase (the ``alpha`` of a gamma with ``r = 1`` matching the average purchase rate;
+  the MLE start point), ``gamma`` at the mean spend of the repeat customers. With this choice,
+  rescaling time (or currency) rescales the posterior of the scale parameter only, as it does
+  the MLE.
 
 The medians are computed from the data at ``fit`` and stored with the model, so a saved posterior
 records exactly the priors it was sampled under.
