@@ -1,13 +1,17 @@
 """Run a model comparison from a :class:`~clvmodels.batch.config.CompareConfig`.
 
 Stages: read transactions -> calibration/holdout split -> fit every model on the calibration
-period -> diagnostics and ranking -> ``report.html``, ``metrics.csv``, ``metrics.json`` and
-``manifest.json``, each written atomically.
+period -> (with a ``bayesian`` section: fit the Bayesian variant of each purchase model on the same
+data, PSIS-LOO and WAIC) -> diagnostics and ranking -> ``report.html``, ``metrics.csv``,
+``metrics.json`` and ``manifest.json``, each written atomically.
+
+PyMC and arviz are imported only when the config has a ``bayesian`` section.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 from pathlib import Path
 
@@ -18,8 +22,9 @@ from .._io import write_text_atomic
 from .._version import __version__
 from ..clv import customer_lifetime_value
 from ..data import calibration_holdout_split, rfm_summary
+from ..exceptions import ConfigError
 from ..models import MODELS
-from .config import CompareConfig
+from .config import BayesianCompareConfig, CompareConfig
 from .kpis import configured_kpis, kpi_settings
 from .runner import _json_default, _stage, _versions, read_transactions
 
@@ -59,7 +64,49 @@ def _kpis(config, transactions, split, model, spend, clv):
     return configured_kpis(config, transactions, scores, observation_period_end=split.attrs["observation_period_end"])
 
 
+def _bayesian_variants() -> dict:
+    """The Bayesian class of each MLE model name that has one (imports PyMC)."""
+    from ..bayes.models import BAYES_MODELS
+
+    return {cls.mle_class.name: cls for cls in BAYES_MODELS.values()}
+
+
+def _require_bayes() -> None:
+    if importlib.util.find_spec("pymc") is None or importlib.util.find_spec("arviz") is None:
+        raise ConfigError("the config's 'bayesian' section fits Bayesian models, which needs PyMC and arviz: "
+                          "pip install 'clvmodels[bayes]', or remove the section.")
+
+
+def _fit_bayesian(settings: BayesianCompareConfig, purchase: dict, split: pd.DataFrame):
+    """The Bayesian variant of each purchase model, fitted on the calibration columns of ``split``,
+    compared by LOO and WAIC (a :class:`~clvmodels.reports.BayesianComparison`)."""
+    from ..reports import bayesian_comparison
+
+    variants = _bayesian_variants()
+    options = settings.model_dump()
+    fitted, notes = {}, []
+    for name in purchase:
+        cls = variants.get(name)
+        if cls is None:
+            notes.append(f"{name} has no Bayesian variant in clvmodels.bayes, so it is left out of the LOO / WAIC "
+                         "comparison (it keeps its place in the ranking).")
+            continue
+        fitted[name] = cls(**options).fit(split)
+    if fitted:
+        notes.append(f"Fitted on the calibration period ({len(split):,} customers) with the default priors of "
+                     "clvmodels.bayes; the models' constructor options in the config apply to the MLE fits only.")
+    return bayesian_comparison(fitted, split, notes=notes, settings=options)
+
+
+def _bayesian_json(b) -> dict:
+    return {"best_by_elpd_loo": b.best, "reason": b.reason, "settings": b.settings, "notes": b.notes,
+            "note": "LOO and WAIC are reported apart; the mean rank uses the 10 metrics only.",
+            "information_criteria": json.loads(b.table.to_json(orient="index")),
+            "convergence": json.loads(b.convergence.to_json(orient="index"))}
+
+
 def _metrics_json(comparison) -> dict:
+    extra = {} if comparison.bayesian is None else {"bayesian": _bayesian_json(comparison.bayesian)}
     return {
         "best": comparison.best,
         "reason": comparison.reason,
@@ -68,6 +115,7 @@ def _metrics_json(comparison) -> dict:
         "parameters": {name: json.loads(d.parameters.to_json(orient="index")) for name, d in comparison.models.items()},
         "fit": json.loads(comparison.fit.to_json(orient="index")),
         "data": comparison.data,
+        **extra,
     }
 
 
@@ -102,7 +150,8 @@ def compare(config: CompareConfig, *, output_dir: str | Path | None = None, conf
                 "config_sha256": hashlib.sha256(canonical.encode()).hexdigest(), "versions": _versions(),
                 "timings_s": {}}
     timings = manifest["timings_s"]
-    stages = ["read", "split", "fit", "diagnose", *(["kpis"] if config.kpis is not None else []), "report"]
+    stages = ["read", "split", "fit", *(["bayesian"] if config.bayesian is not None else []), "diagnose",
+              *(["kpis"] if config.kpis is not None else []), "report"]
     bar = tqdm(total=len(stages), disable=(None if progress is None else not progress), unit="stage")
     inp, s = config.input, config.summary
     columns = {"customer_id_col": inp.customer_id, "datetime_col": inp.datetime,
@@ -110,6 +159,8 @@ def compare(config: CompareConfig, *, output_dir: str | Path | None = None, conf
                "observation_period_end": s.observation_period_end, "freq": s.freq, "time_unit": s.time_unit,
                "datetime_format": inp.datetime_format, "on_invalid": inp.on_invalid}
     try:
+        if config.bayesian is not None:
+            _require_bayes()  # before any work
         with _stage(timings, "read", bar):
             transactions, manifest["input"] = read_transactions(inp)
         with _stage(timings, "split", bar):
@@ -119,6 +170,12 @@ def compare(config: CompareConfig, *, output_dir: str | Path | None = None, conf
             fitted = {spec.name: MODELS[spec.name](**spec.options).fit(split) for spec in config.models}
             purchase = {name: m for name, m in fitted.items() if m.kind == "purchase"}
             spend = next((m for m in fitted.values() if m.kind == "spend"), None)
+        bayesian = None
+        if config.bayesian is not None:
+            with _stage(timings, "bayesian", bar):
+                bayesian = _fit_bayesian(config.bayesian, purchase, split)
+                manifest["bayesian"] = {"fitted": list(bayesian.models), "best_by_elpd_loo": bayesian.best,
+                                        "notes": bayesian.notes}
         with _stage(timings, "diagnose", bar):
             c = config.predictions.clv
             comparison = compare_models(
@@ -126,7 +183,7 @@ def compare(config: CompareConfig, *, output_dir: str | Path | None = None, conf
                 tracking_args={**columns, "observation_period_end": split.attrs["observation_period_end"]},
                 max_frequency=config.diagnostics.max_frequency, n_bins=config.diagnostics.reliability_bins,
                 clv_args={"horizon_months": c.horizon_months, "discount_rate": c.discount_rate, "margin": c.margin},
-                data=_data_description(transactions, split, config, manifest["input"]))
+                data=_data_description(transactions, split, config, manifest["input"]), bayesian=bayesian)
         kpis = None
         if config.kpis is not None:
             with _stage(timings, "kpis", bar):
@@ -137,8 +194,11 @@ def compare(config: CompareConfig, *, output_dir: str | Path | None = None, conf
             html = render_report(comparison, title=config.output.title, config_sha256=manifest["config_sha256"],
                                  kpis=kpis, kpi_settings="" if kpis is None else
                                  f"{kpi_settings(config.kpis)}; scores of {comparison.best} at the observation end")
-            write_text_atomic(out / "metrics.csv", comparison.metrics.join(comparison.ranks.rename(
-                columns=lambda c: c if c in ("mean_rank", "firsts") else f"rank_{c}")).to_csv())
+            table = comparison.metrics.join(comparison.ranks.rename(
+                columns=lambda c: c if c in ("mean_rank", "firsts") else f"rank_{c}"))
+            if bayesian is not None:  # LOO / WAIC columns; empty for a model without a Bayesian variant
+                table = table.join(bayesian.table)
+            write_text_atomic(out / "metrics.csv", table.to_csv())
             write_text_atomic(out / "metrics.json", json.dumps(_metrics_json(comparison), indent=2,
                                                               default=_json_default))
             write_text_atomic(out / "report.html", html)

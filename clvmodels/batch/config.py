@@ -321,8 +321,48 @@ class ReportOutputConfig(_Section):
     title: str = "Model comparison"
 
 
+class BayesianCompareConfig(_Section):
+    """Also fit the Bayesian variant of each purchase model and compare them by PSIS-LOO and WAIC.
+
+    Each purchase model with a Bayesian variant in :mod:`clvmodels.bayes` (bgnbd, mbgnbd,
+    pareto_nbd) is fitted again on the same calibration data with these settings; the report gets
+    a "Bayesian comparison (LOO / WAIC)" section (``arviz.compare`` table, R-hat and divergences
+    per fit) and ``metrics.csv`` / ``metrics.json`` get the numbers. The 10-metric ranking is not
+    changed: the best model by ``elpd_loo`` is named apart. A model without a Bayesian variant
+    is left out of that section with a note. Needs ``pip install 'clvmodels[bayes]'``.
+
+    ``method: map`` is refused: it keeps the posterior mode only, and LOO and WAIC need draws.
+    """
+
+    method: Literal["mcmc", "advi"] = Field("mcmc", description="mcmc (NUTS, the reference) or advi "
+                                            "(variational; draws * chains draws from the approximation).")
+    sampler: Literal["nutpie", "pymc"] | None = Field(None, description="NUTS implementation; default "
+                                                      "nutpie when installed.")
+    draws: Annotated[int, Field(ge=1)] = Field(1000, description="Kept draws per chain.")
+    tune: Annotated[int, Field(ge=0)] = Field(1000, description="Warm-up iterations per chain.")
+    chains: Annotated[int, Field(ge=1)] = Field(4, description="Chains (at least 2 for R-hat).")
+    cores: Annotated[int, Field(ge=1)] | None = Field(None, description="Chains run in parallel "
+                                                      "(default: one per chain, up to the CPU count).")
+    target_accept: Annotated[float, Field(gt=0, lt=1)] = Field(0.8, description="Raise to 0.95 when fits "
+                                                               "report divergences.")
+    random_seed: int | None = Field(0, description="Seed of every fit: same seed, same report.")
+
+    @field_validator("method", mode="before")
+    @classmethod
+    def _draws_needed(cls, method):
+        if method == "map":
+            raise ValueError("method 'map' keeps the posterior mode only, and LOO and WAIC need posterior "
+                             "draws: use 'mcmc' (or 'advi')")
+        return method
+
+
 class CompareConfig(_Section):
-    """A model comparison (``clvmodels compare``). See ``configs/cdnow_compare.yaml``."""
+    """A model comparison (``clvmodels compare``). See ``configs/cdnow_compare.yaml``.
+
+    The optional ``bayesian`` section (:class:`BayesianCompareConfig`) adds a PSIS-LOO / WAIC
+    comparison of the Bayesian variants of the purchase models, e.g.
+    ``bayesian: {method: mcmc, draws: 500, tune: 500, chains: 2, random_seed: 0}``.
+    """
 
     version: Literal[1] = 1
     input: InputConfig
@@ -334,6 +374,9 @@ class CompareConfig(_Section):
     output: ReportOutputConfig = Field(default_factory=ReportOutputConfig)
     kpis: KpisConfig | None = Field(None, description="Adds a business KPI section to the report, from the "
                                     "best model's scores at the observation end.")
+    bayesian: BayesianCompareConfig | None = Field(
+        None, description="Also fit the Bayesian variant of each purchase model and compare them by "
+                          "PSIS-LOO and WAIC (needs clvmodels[bayes]).")
 
     _names_to_specs = field_validator("models", mode="before")(RunConfig._names_to_specs.__func__)
 

@@ -11,6 +11,7 @@ import pandas as pd
 from .. import diagnostics
 from ..clv import customer_lifetime_value
 from ..diagnostics._common import holdout_expected_purchases
+from .bayesian import BayesianComparison
 from .ranking import rank_models
 
 
@@ -37,7 +38,9 @@ class ModelDiagnostics:
 
 @dataclass
 class Comparison:
-    """Everything the report shows. ``metrics`` and ``ranks`` have one row per purchase model."""
+    """Everything the report shows. ``metrics`` and ``ranks`` have one row per purchase model;
+    ``bayesian`` (optional) is the LOO / WAIC comparison of their Bayesian variants, reported apart
+    from the ranking."""
 
     data: dict
     metrics: pd.DataFrame
@@ -49,6 +52,7 @@ class Comparison:
     spend: pd.DataFrame | None = None
     spend_parameters: pd.DataFrame | None = None
     spend_name: str | None = None
+    bayesian: BayesianComparison | None = None
 
 
 def _conditional_mae(table: pd.DataFrame) -> float:
@@ -112,7 +116,7 @@ def _metrics(d: ModelDiagnostics) -> dict:
 
 def compare_models(purchase_models: dict, split: pd.DataFrame, transactions: pd.DataFrame, *, tracking_args: dict,
                    spend_model=None, max_frequency: int = 7, n_bins: int = 10, clv_args: dict | None = None,
-                   data: dict | None = None) -> Comparison:
+                   data: dict | None = None, bayesian: BayesianComparison | None = None) -> Comparison:
     """Diagnose fitted purchase models on the same split and rank them.
 
     Parameters
@@ -134,6 +138,9 @@ def compare_models(purchase_models: dict, split: pd.DataFrame, transactions: pd.
         Keyword arguments of :func:`clvmodels.customer_lifetime_value`.
     data : dict, optional
         Description of the data for the report (customers, transactions, dates, exclusions).
+    bayesian : BayesianComparison, optional
+        From :func:`~clvmodels.reports.bayesian_comparison` on Bayesian fits of the same calibration
+        data: adds the "Bayesian comparison (LOO / WAIC)" section. It does not change the ranking.
 
     Returns
     -------
@@ -153,4 +160,5 @@ def compare_models(purchase_models: dict, split: pd.DataFrame, transactions: pd.
         spend=None if spend_model is None else per_model[best].holdout.loc[["spend", "value"]],
         spend_parameters=None if spend_model is None else spend_model.summary(),
         spend_name=None if spend_model is None else spend_model.name,
+        bayesian=bayesian,
     )

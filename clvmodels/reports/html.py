@@ -21,6 +21,8 @@ from .. import plotting
 from ..kpis.bundle import KpiTables
 from ..plotting import kpis as kpi_plots
 from .._version import __version__
+from .bayesian import COLUMNS as IC_COLUMNS
+from .bayesian import BayesianComparison
 from .comparison import Comparison
 from .ranking import METRICS
 
@@ -124,6 +126,24 @@ def _ranking_views(c: Comparison):
     metrics.index.name = ranks.index.name = "metric"
     firsts = {(m.label, model): True for m in ranked for model in models if c.ranks.loc[model, m.column] == 1}
     return metrics, ranks, firsts
+
+
+def _settings_text(settings: dict) -> str:
+    shown = {k: v for k, v in settings.items() if v is not None}
+    return ", ".join(f"{k} {v}" for k, v in shown.items())
+
+
+def bayesian_view(b: BayesianComparison) -> dict:
+    """What the Bayesian section shows: the information criteria with one column per model (best
+    first, like the metrics table), the convergence of each fit, the verdict and the notes."""
+    table = b.table.assign(ic_warning=b.table["ic_warning"].replace("", "none")).T if len(b.table) else b.table.T
+    table.index.name = "quantity"
+    return {"table": table, "convergence": b.convergence, "best": b.best, "reason": b.reason, "notes": b.notes,
+            "settings": _settings_text(b.settings), "definitions": list(IC_COLUMNS.items()),
+            "warnings": [(name, text) for name, text in b.table.get("ic_warning", pd.Series(dtype=str)).items()
+                         if text],
+            "not_converged": [name for name, row in b.convergence.iterrows()
+                              if row["method"] == "mcmc" and not row["converged"]]}
 
 
 @dataclass
@@ -232,4 +252,5 @@ def render_report(comparison: Comparison, *, title: str = "Model comparison", co
         best=c.best, reason=c.reason, metrics=metrics, ranks=ranks, firsts=firsts, fit=c.fit, data=data,
         exclusions=_exclusions(c.data), models=models, spend=c.spend, spend_name=c.spend_name,
         spend_parameters=c.spend_parameters, definitions=[m for m in METRICS if m.column in c.metrics],
-        kpis=None if kpis is None else kpi_view(kpis, settings=kpi_settings))
+        kpis=None if kpis is None else kpi_view(kpis, settings=kpi_settings),
+        bayesian=None if c.bayesian is None else bayesian_view(c.bayesian))
