@@ -99,11 +99,6 @@ def load_models(config: RunConfig, paths: list[Path]) -> dict:
         raise ConfigError(f"{methods[True]} is a Bayesian posterior but {methods[False]} is a maximum-likelihood "
                           "fit; scores (and CLV) need both models fitted the same way. Pass two .nc files (from "
                           "clvmodels.bayes) or two .json files (from `clvmodels fit`).")
-    purchase = next((m for m, _ in models.values() if m.kind == "purchase"), None)
-    if (purchase is not None and is_bayesian(purchase) and len(models) > 1
-            and not getattr(purchase, "broadcasts_draws", False)):
-        raise ConfigError(f"CLV from a {type(purchase).__name__} posterior is not supported yet; score with a "
-                          "BayesBetaGeoModel or BayesModifiedBetaGeoModel posterior, or without the spend model.")
     return models
 
 
