@@ -13,6 +13,9 @@ fit
     default; the report gives the fit seconds and their ratio, each process's peak RSS, the
     posterior means side by side and the agreement of the posterior-mean predictions per customer
     (P(alive) and expected purchases in 52 weeks).
+cdnow
+    The same comparison on the CDNOW 1/10 sample's published summary (2,357 customers); the
+    posterior means sit next to the published MLE.
 predict
     clvmodels only: the posterior from the fit part (all its draws) predicts P(alive) and
     52-week expected purchases, each with mean, sd and a 90 % interval, for ``--predict-customers``
@@ -247,18 +250,15 @@ def agreement(workdir: Path) -> dict:
     return out
 
 
-def report(results: dict) -> str:
-    lines = [f"Bayesian BG/NBD benchmark: {results['customers']:,} simulated customers, "
-             f"{results['chains']} chains x ({results['tune']} tune + {results['draws']} draws), "
-             f"seed {results['seed']}",
-             f"machine: {results['machine']}"]
-    ours, peer = results.get("clvmodels"), results.get("peer")
+def fit_section(ours, peer, agreement, *, missing, reference) -> list[str]:
+    """The side-by-side table of one fit comparison (``reference``: label of the CDNOW values column)."""
+    lines = []
     if ours and "error" not in ours:
         lines.append(f"clvmodels fit on {ours['n_unique']:,} distinct histories")
     if ours or peer:
         lines += ["", f"{'':<34}{'PyMC-Marketing':>16}{'clvmodels':>14}{'ratio':>9}", "-" * 73]
         if peer is None or "error" in peer:
-            why = results.get("peer_missing") or (peer or {}).get("error", "not run")
+            why = missing or (peer or {}).get("error", "not run")
             lines.append(f"PyMC-Marketing not run: {why}")
         if ours and "error" in ours:
             lines.append(f"clvmodels failed: {ours['error']}")
@@ -282,17 +282,33 @@ def report(results: dict) -> str:
             lines.append(f"clvmodels: {ours['library']}, sampler {ours['sampler']}, {ours['divergences']} divergences, "
                          f"max R-hat {ours['r_hat_max']:.4f}, min bulk ESS {ours['ess_bulk_min']:.0f}; "
                          f"Gamma-Gamma fit (not compared) {ours['gamma_gamma_fit_s']:.1f} s")
-        lines += ["", f"{'posterior mean':<16}{'PyMC-Marketing':>16}{'clvmodels':>14}{'true':>10}", "-" * 56]
+        lines += ["", f"{'posterior mean':<16}{'PyMC-Marketing':>16}{'clvmodels':>14}{reference:>10}", "-" * 56]
         for name, true in zip(PARAMS, CDNOW_BGNBD):
             p = peer["means"][name] if ok_p else float("nan")
             o = ours["means"][name] if ok_o else float("nan")
             lines.append(f"{name:<16}{p:>16.4f}{o:>14.4f}{true:>10.3f}")
-        if "agreement" in results:
+        if agreement:
             lines += ["", "posterior-mean predictions per customer, relative difference clvmodels vs PyMC-Marketing:"]
             for key, label in (("p_alive", "P(alive)"), ("purchases", f"expected purchases, {HORIZON_WEEKS} weeks")):
-                a = results["agreement"][key]
+                a = agreement[key]
                 lines.append(f"  {label:<32} median {a['median_rel']:.2e}, 99th pct {a['p99_rel']:.2e}, "
                              f"max {a['max_rel']:.2e} (max abs {a['max_abs']:.2e})")
+    return lines
+
+
+def report(results: dict) -> str:
+    lines = [f"Bayesian BG/NBD benchmark: {results['customers']:,} simulated customers, "
+             f"{results['chains']} chains x ({results['tune']} tune + {results['draws']} draws), "
+             f"seed {results['seed']}",
+             f"machine: {results['machine']}"]
+    lines += fit_section(results.get("clvmodels"), results.get("peer"), results.get("agreement"),
+                         missing=results.get("peer_missing"), reference="true")
+    cdnow = results.get("cdnow")
+    if cdnow:
+        lines += ["", f"CDNOW 1/10 sample ({cdnow['customers']:,} customers), same sampler settings; "
+                      "the last column is the published MLE (Fader, Hardie & Lee 2005):"]
+        lines += fit_section(cdnow.get("clvmodels"), cdnow.get("peer"), cdnow.get("agreement"),
+                             missing=results.get("peer_missing"), reference="MLE")
     pred = results.get("predict")
     if pred:
         lines.append("")
@@ -335,13 +351,29 @@ def report(results: dict) -> str:
     return "\n".join(lines)
 
 
+def fit_cdnow(workdir: Path, args) -> dict:
+    """Both sides fit the CDNOW 1/10 sample's published summary (2,357 customers)."""
+    from clvmodels import datasets
+
+    workdir.mkdir()
+    data = workdir / "summary.parquet"
+    datasets.load_cdnow_summary().reset_index().to_parquet(data, index=False)
+    out = {"customers": len(datasets.load_cdnow_summary())}
+    if args.peer_python:
+        out["peer"] = run_worker(args.peer_python, "peer", data, workdir, args)
+    out["clvmodels"] = run_worker(sys.executable, "clvmodels", data, workdir, args)
+    if "error" not in out.get("peer", {"error": 1}) and "error" not in out["clvmodels"]:
+        out["agreement"] = agreement(workdir)
+    return out
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--customers", type=int, default=100_000, help="customers in the fitted summary (100,000)")
     parser.add_argument("--peer-python", help="Python of an environment with pymc-marketing and nutpie")
-    parser.add_argument("--parts", default="fit,predict,clv,large",
-                        help="comma-separated: fit, predict, clv, large")
+    parser.add_argument("--parts", default="fit,cdnow,predict,clv,large",
+                        help="comma-separated: fit, cdnow, predict, clv, large")
     parser.add_argument("--draws", type=int, default=1000)
     parser.add_argument("--tune", type=int, default=1000)
     parser.add_argument("--chains", type=int, default=2)
@@ -382,6 +414,8 @@ def main(argv=None) -> int:
             for part in ("predict", "clv"):
                 if part in parts:
                     results[part] = run_worker(sys.executable, part, data, workdir, args)
+        if "cdnow" in parts:
+            results["cdnow"] = fit_cdnow(workdir / "cdnow", args)
         if "large" in parts:
             results["large"] = run_worker(sys.executable, "large", data, workdir, args)
     print(report(results))
