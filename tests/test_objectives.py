@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from clvmodels.likelihoods import bgnbd, gamma_gamma
+from clvmodels.likelihoods import bgnbd, gamma_gamma, mbgnbd
 
 
 def _bgnbd_data(rng, n=3000):
@@ -18,6 +18,8 @@ def _gg_data(rng, n=3000):
 
 @pytest.mark.parametrize(("maths", "make_data", "points"), [
     (bgnbd, _bgnbd_data, [(0.243, 4.414, 0.793, 2.426), (2.0, 0.5, 3.0, 0.7), (0.05, 40.0, 0.2, 9.0)]),
+    (mbgnbd, _bgnbd_data, [(0.525, 6.183, 0.891, 1.614), (2.0, 0.5, 3.0, 0.7), (0.05, 40.0, 0.2, 9.0),
+                           (40.0, 0.02, 0.01, 80.0)]),
     (gamma_gamma, _gg_data, [(6.25, 3.74, 15.44), (0.5, 1.5, 2.0), (30.0, 12.0, 300.0)]),
 ])
 def test_fused_objective_equals_weighted_row_sums(maths, make_data, points):

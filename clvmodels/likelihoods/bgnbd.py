@@ -15,7 +15,7 @@ refer to this paper.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
+from scipy.special import betaln, digamma, gammaln, hyp2f1
 
 from ._unique import on_unique_pairs
 from ._nbd import nbd_log_pmf, nbd_tail
@@ -89,8 +89,11 @@ def probability_alive(params, x, t_x, T):
     r, alpha, a, b = params
     x = np.asarray(x, dtype=float)
     x1 = np.where(x > 0, x, 1.0)
-    log_odds_dead = np.log(a) - np.log(b + x1 - 1) + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
-    return np.where(x > 0, expit(-log_odds_dead), 1.0)
+    # log((alpha + T) / (alpha + t_x)) as log1p: one logarithm instead of two, and exact where t_x = T
+    log_odds_dead = np.log(a / (b + x1 - 1)) + (r + x) * np.log1p((T - t_x) / (alpha + t_x))
+    with np.errstate(over="ignore"):  # exp overflows to inf where death is certain: P(alive) = 0
+        alive = 1.0 / (1.0 + np.exp(log_odds_dead))
+    return np.where(x > 0, alive, 1.0)
 
 
 def _hyp2f1(A, B, C, z):
@@ -225,6 +228,18 @@ def make_objective(x, t_x, T, *, weights):
     Returns ``f(params) -> (total, gradient)``; equals ``weights @ loglik`` and
     ``weights @ loglik_grad`` (tested to 1e-10).
     """
+    return fused_objective(x, t_x, T, weights, first_purchase_dropout=False)
+
+
+def fused_objective(x, t_x, T, weights, *, first_purchase_dropout: bool):
+    """:func:`make_objective` for BG/NBD, or with ``first_purchase_dropout`` for MBG/NBD.
+
+    MBG/NBD (:mod:`clvmodels.likelihoods.mbgnbd`) lets a customer drop out at every purchase
+    including the first: its likelihood is BG/NBD's with ``b + x`` in place of ``b + x - 1`` in
+    the beta function and the odds (``shift = 1`` below), and the dropout term for every customer,
+    not only the repeat ones.
+    """
+    shift = 1.0 if first_purchase_dropout else 0.0
     x, t_x, T, w = (np.asarray(v, dtype=float) for v in (x, t_x, T, weights))
     ux, cx = np.unique(x, return_inverse=True)
     uT, cT = np.unique(T, return_inverse=True)
@@ -232,8 +247,9 @@ def make_objective(x, t_x, T, *, weights):
     w_T = np.bincount(cT.ravel(), weights=w, minlength=len(uT))
     wx_T = np.bincount(cT.ravel(), weights=w * x, minlength=len(uT))
     total_w = w.sum()
-    # repeat customers sorted by x, so that a per-x value is one run of rows
-    rep = np.flatnonzero(x > 0)
+    # customers who may have dropped out (BG/NBD: the repeat ones), sorted by x, so that a per-x
+    # value is one run of rows
+    rep = np.flatnonzero(x + shift > 0)
     rep = rep[np.argsort(x[rep], kind="stable")]
     x1, T1, t1, w1 = x[rep], T[rep], t_x[rep], w[rep]
     ux1, run = np.unique(x1, return_counts=True)
@@ -243,22 +259,22 @@ def make_objective(x, t_x, T, *, weights):
     def total(params):
         r, alpha, a, b = params
         log_aT = np.log(alpha + uT)
-        alive_x = gammaln(r + ux) - gammaln(r) + r * np.log(alpha) + betaln(a, b + ux) - betaln(a, b)
-        base_a = digamma(a + b) - digamma(a + b + ux)
+        alive_x = gammaln(r + ux) - gammaln(r) + r * np.log(alpha) + betaln(a, b + ux + shift) - betaln(a, b)
+        base_a = digamma(a + b) - digamma(a + b + ux + shift)
         rw_T = r * w_T + wx_T  # sum of w (r + x) per distinct T
         ll = w_x @ alive_x - rw_T @ log_aT
         grad = np.array([
             w_x @ (digamma(r + ux) - digamma(r) + np.log(alpha)) - w_T @ log_aT,
             total_w * r / alpha - rw_T @ (1.0 / (alpha + uT)),
             w_x @ base_a,
-            w_x @ (digamma(b + ux) + base_a - digamma(b)),
+            w_x @ (digamma(b + ux + shift) + base_a - digamma(b)),
         ])
         if len(x1) == 0:
             return ll, grad
         A, B = alpha + T1, alpha + t1
         gap = np.log(A / B)
         rx = r + x1
-        log_odds = np.repeat(np.log(a) - np.log(b + ux1 - 1), run) + rx * gap
+        log_odds = np.repeat(np.log(a) - np.log(b + ux1 - 1 + shift), run) + rx * gap
         with np.errstate(over="ignore"):
             odds = np.exp(log_odds)
         ll_rep = w1 @ np.log1p(odds)
@@ -274,7 +290,7 @@ def make_objective(x, t_x, T, *, weights):
             dead @ gap,
             -(dead * rx) @ (elapsed / (A * B)),
             (digamma(a + 1) - digamma(a)) * dead_x.sum(),
-            dead_x @ (digamma(b + ux1 - 1) - digamma(b + ux1)),
+            dead_x @ (digamma(b + ux1 - 1 + shift) - digamma(b + ux1 + shift)),
         ])
         return ll, grad
 

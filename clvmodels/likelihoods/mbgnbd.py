@@ -12,7 +12,7 @@ import numpy as np
 from scipy.special import betaln, digamma, expit, gammaln
 
 from ._unique import on_unique_pairs
-from .bgnbd import _growth, _simulate
+from .bgnbd import _growth, _simulate, fused_objective
 from ._nbd import nbd_log_pmf, nbd_tail
 
 PARAM_NAMES = ("r", "alpha", "a", "b")
@@ -47,6 +47,13 @@ def loglik_grad(params, x, t_x, T):
     d_a = digamma(a + b) - digamma(a + b + x + 1) + dead / a
     d_b = digamma(b + x + 1) - digamma(a + b + x + 1) - digamma(b) + digamma(a + b) - dead / (b + x)
     return np.stack([d_r, d_alpha, d_a, d_b], axis=-1)
+
+
+def make_objective(x, t_x, T, *, weights):
+    """Fused ``sum(w * loglik)`` and its gradient for fitting: BG/NBD's tabulated objective
+    (:func:`clvmodels.likelihoods.bgnbd.make_objective`) with the dropout at the first purchase.
+    Equals ``weights @ loglik`` and ``weights @ loglik_grad`` (tested)."""
+    return fused_objective(x, t_x, T, weights, first_purchase_dropout=True)
 
 
 def probability_alive(params, x, t_x, T):
