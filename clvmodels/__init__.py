@@ -4,9 +4,11 @@ Transactions -> :func:`rfm_summary` -> :class:`BetaGeoModel` (purchases, P(alive
 :class:`GammaGammaModel` (spend) -> :func:`customer_lifetime_value`.
 """
 
+import importlib
+
 from ._version import __version__
 from .clv import customer_lifetime_value
-from . import datasets, diagnostics
+from . import datasets
 from .data import calibration_holdout_split, rfm_summary
 from .models import MODELS, BetaGeoModel, GammaGammaModel, ModifiedBetaGeoModel, BetaGeoBetaBinomModel, ShiftedBetaGeoModel, ParetoNBDModel, get_model, load_model
 
@@ -27,3 +29,10 @@ __all__ = [
     "load_model",
     "customer_lifetime_value",
 ]
+
+
+def __getattr__(name: str):
+    # The diagnostics are imported on first use: a batch job (``clvmodels run``) does not need them.
+    if name == "diagnostics":
+        return importlib.import_module(".diagnostics", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -2,9 +2,10 @@
 
 A continuous-time purchase model reads only ``(frequency, recency, T)`` and the spend model only
 ``(frequency, monetary_value)``; customers with the same values collapse to one row with a count
-(the models compress their data this way themselves, so the fit is the same). Each engine supplies
-the compressed table: pandas groups in memory, Dask reduces on the cluster and gathers the result.
-Discrete-time and subscription models are fitted on the summary itself.
+(the models compress their data this way themselves, so the fit is the same). With the summary in
+memory (pandas engine) each model is fitted on it and compresses its own rows, once; Dask reduces
+on the cluster and gathers the compressed table. Discrete-time and subscription models are
+fitted on the summary itself.
 """
 
 from __future__ import annotations
@@ -19,11 +20,6 @@ from ..models import MODELS
 COMPRESSIBLE = ("purchase", "spend")
 
 
-def compressed(summary: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """Unique rows of ``summary[columns]`` with the number of customers each stands for."""
-    return summary.groupby(columns, sort=True).size().rename("count").reset_index()
-
-
 def _construct(config):
     models = {}
     for i, spec in enumerate(config.models):
@@ -34,16 +30,18 @@ def _construct(config):
     return models
 
 
-def fit_models(config, table_for: Callable[[list[str]], pd.DataFrame], *, summary=None, columns=(),
-               time_unit: str | None = None) -> dict:
+def fit_models(config, table_for: Callable[[list[str]], pd.DataFrame] | None = None, *, summary=None,
+               columns=(), time_unit: str | None = None) -> dict:
     """Fit every configured model.
 
     Parameters
     ----------
-    table_for : callable
-        ``table_for(columns)`` returns the compressed table (the columns and ``count``).
+    table_for : callable, optional
+        ``table_for(columns)`` returns the compressed table (the columns and ``count``); needed
+        when ``summary`` is not given.
     summary : pandas.DataFrame, optional
-        The summary itself, for the models that cannot be compressed (bgbb, sbg).
+        The summary in memory (pandas engine): every model is fitted on it and compresses its own
+        rows. Without it (Dask engine), the compressible models are fitted on ``table_for``.
     columns : sequence of str
         The summary's columns (to tell a missing amount column apart).
     """
@@ -51,8 +49,8 @@ def fit_models(config, table_for: Callable[[list[str]], pd.DataFrame], *, summar
     for name, model in _construct(config).items():
         if model.kind == "spend" and "monetary_value" not in columns:
             raise DataError(f"model {name!r} needs amounts, but input.monetary_value is not set.")
-        if model.kind not in COMPRESSIBLE:
-            fitted[name] = model.fit(summary)
+        if summary is not None or model.kind not in COMPRESSIBLE:
+            fitted[name] = model.fit(summary)  # compressed by the model itself
             continue
         table = table_for(list(model.data_columns))
         table.attrs["time_unit"] = time_unit

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -49,6 +50,12 @@ class Staging:
 class ScoreWriter:
     """Append score chunks to ``scores.<format>`` files (staged), one chunk in memory at a time.
 
+    Parquet chunks are encoded and written on a background thread (Arrow releases the GIL), so
+    writing one chunk overlaps with scoring the next; at most one chunk waits to be written, and
+    :meth:`close` waits for it. A failed write is raised by the next :meth:`write` or by
+    :meth:`close`. A frame must not be changed after it is passed to :meth:`write` (its columns
+    may be shared with the table being written).
+
     Parameters
     ----------
     staging : Staging
@@ -62,6 +69,8 @@ class ScoreWriter:
         self.columns = columns
         self.schema = None
         self._parquet = None
+        self._thread: ThreadPoolExecutor | None = None
+        self._pending: Future | None = None
         self._first = True
         self.rows = 0
 
@@ -87,13 +96,30 @@ class ScoreWriter:
                 self.schema = table.schema
                 # Scores are nearly all distinct floats: dictionary encoding only costs time.
                 self._parquet = pq.ParquetWriter(self.targets["parquet"], self.schema, use_dictionary=False)
-            self._parquet.write_table(table.cast(self.schema))
+            table = table.cast(self.schema)
+            self._wait()  # one chunk in flight at most, so memory stays bounded
+            if self._thread is None:
+                self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clvmodels-write")
+            self._pending = self._thread.submit(self._parquet.write_table, table)
         if "csv" in self.targets:
             frame.to_csv(self.targets["csv"], mode="w" if self._first else "a", header=self._first, index=False)
         self._first = False
         self.rows += len(frame)
 
+    def _wait(self) -> None:
+        """Wait for the chunk being written; raise its error if the write failed."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
     def close(self) -> None:
-        if self._parquet is not None:
-            self._parquet.close()
-            self._parquet = None
+        """Finish writing (raising a failed write's error) and close the files."""
+        try:
+            self._wait()
+        finally:
+            if self._thread is not None:
+                self._thread.shutdown()
+                self._thread = None
+            if self._parquet is not None:
+                self._parquet.close()
+                self._parquet = None

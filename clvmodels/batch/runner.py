@@ -13,10 +13,12 @@ Customers reconcile: every input customer is scored or listed as excluded with t
 from __future__ import annotations
 
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pandas as pd
+
+from .._threads import single_threaded_blas
 
 from ..exceptions import ConfigError, DataError
 from ..models import load_model
@@ -102,8 +104,13 @@ def load_models(config: RunConfig, paths: list[Path]) -> dict:
     return models
 
 
-def _job(command: str, config: RunConfig, *, output_dir=None, config_text=None, progress=None,
-         model_files=None, manifest_name="manifest.json") -> dict:
+def _job(command: str, config: RunConfig, **settings) -> dict:
+    with single_threaded_blas():  # scoring overlaps writing; idle BLAS threads would spin
+        return _run_job(command, config, **settings)
+
+
+def _run_job(command: str, config: RunConfig, *, output_dir=None, config_text=None, progress=None,
+             model_files=None, manifest_name="manifest.json") -> dict:
     out = Path(output_dir or config.output.directory)
     out.mkdir(parents=True, exist_ok=True)
     manifest = Manifest(command, config, config_text, out / manifest_name)
@@ -162,7 +169,8 @@ def _job(command: str, config: RunConfig, *, output_dir=None, config_text=None, 
             manifest.update({"status": "succeeded", "outputs": staging.commit()})
     except BaseException as err:
         if writer is not None:
-            writer.close()
+            with suppress(Exception):  # the job's own error is the one to report
+                writer.close()
         staging.discard()
         manifest.failed(err)
         if tracker is not None:

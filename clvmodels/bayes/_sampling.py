@@ -26,11 +26,12 @@ by +-0.5 on the log scale; see :func:`posterior_mode`.
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import os
 
 import numpy as np
+
+from .._threads import single_threaded_blas
 
 SAMPLERS = ("nutpie", "pymc")
 #: Use nutpie's low-rank modified mass matrix (see the module docstring).
@@ -80,22 +81,6 @@ def posterior_mode(function, param_names, start: dict[str, float]) -> np.ndarray
     x0 = np.log([start[name] for name in param_names])
     result = optimize.minimize(negative, x0, jac=True, method="BFGS")
     return result.x if np.all(np.isfinite(result.x)) and np.isfinite(result.fun) else x0
-
-
-def single_threaded_blas():
-    """A context in which BLAS runs on one thread (threadpoolctl, a dependency of PyMC).
-
-    The likelihood's row sums are BLAS dot products of about 10^4-10^5 numbers, which OpenBLAS
-    splits over its threads. While chains already run in parallel (nutpie's threads), those
-    threads only compete with the chains and spin while waiting: on 2 cores shared with other
-    work one evaluation of the 100,000-customer BG/NBD objective took 2.0 ms with BLAS threads
-    against 0.33 ms without.
-    """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - installed with PyMC
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
 
 
 def _initial_points(centre: np.ndarray, seed, chains: int) -> list[np.ndarray]:

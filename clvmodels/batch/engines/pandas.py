@@ -6,7 +6,7 @@ import pandas as pd
 
 from ...data.transactions import cutoff
 from ...models import MODELS
-from ..fitting import compressed, fit_models, split_models
+from ..fitting import fit_models, split_models
 from ..inputs import apply_filters, lost_customer_reasons, prepare_summary, read_frame
 from ..progress import Progress
 from ..scoring import score_chunks, summarise
@@ -61,8 +61,8 @@ class PandasEngine:
 
     def fit(self, config, summaries: Summaries) -> dict:
         summary = summaries.fit
-        return fit_models(config, lambda columns: compressed(summary, columns), summary=summary,
-                          columns=list(summary.columns), time_unit=summary.attrs.get("time_unit"))
+        return fit_models(config, summary=summary, columns=list(summary.columns),
+                          time_unit=summary.attrs.get("time_unit"))
 
     def score(self, config, summaries: Summaries, models: dict, write, *, progress=None) -> int:
         customer, spend = split_models(models)
