@@ -113,8 +113,8 @@ class BayesModifiedBetaGeoModel(BayesPurchaseModel):
     """MBG/NBD fitted by Bayesian inference; the likelihood is
     :class:`~clvmodels.ModifiedBetaGeoModel`'s. Priors as for :class:`BayesBetaGeoModel`.
 
-    Preliminary: the MBG/NBD maths has no fused objective yet, so each gradient evaluates
-    ``loglik`` and ``loglik_grad`` separately (sampling CDNOW takes several times BG/NBD's time).
+    The likelihood is BG/NBD's tabulated objective with the dropout at the first purchase
+    (:func:`clvmodels.likelihoods.mbgnbd.make_objective`), so sampling costs what BG/NBD's does.
     """
 
     name = "bayes_mbgnbd"
@@ -128,7 +128,7 @@ class BayesParetoNBDModel(BayesPurchaseModel):
     Default priors: log-normal with log-sd 3; median 1 for the shapes ``r, s`` and the data's mean
     time between purchases for the scales ``alpha, beta``.
 
-    Preliminary: its likelihood (numerical integration) costs about 20 times BG/NBD's, so NUTS on
+    Cost: its likelihood (numerical integration) costs about 20 times BG/NBD's, so NUTS on
     CDNOW takes about a minute; predictions, including
     :func:`~clvmodels.bayes.customer_lifetime_value`, loop over the draws (the maths takes scalar
     parameters), so they cost several times BG/NBD's.
