@@ -99,6 +99,11 @@ def bench_e2e(n: int, work: Path, repeats: int = 1) -> str:
         predictions: {{horizons: [52], clv: {{horizon_months: 12, discount_rate: 0.01}}}}
         output: {{directory: out, formats: [parquet]}}
         """)
+    # pip compiles an installed package's bytecode (lifetimes' __pycache__ holds it); an editable
+    # checkout run with PYTHONDONTWRITEBYTECODE has none, so compile it first, as an install would
+    import clvmodels
+
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(Path(clvmodels.__file__).parent)], check=True)
     load = os.getloadavg()[0]
     ours_code = f"from clvmodels import cli; assert cli.main(['run', '{config}', '--no-progress']) == 0"
     runs = [(_run_child(ours_code, work), _run_child(LIFETIMES_SCRIPT.format(end=OBSERVATION_END), work))
