@@ -137,6 +137,8 @@ def _report(args, config, manifest) -> None:
     if args.command == "compare":
         print(f"compared {', '.join(manifest['config']['models'][i]['name'] for i in range(len(config.models)))} "
               f"on {manifest['customers']:,} customers -> {out}/report.html\n  best: {manifest['reason']}")
+        if manifest.get("bayesian"):
+            print(f"  best by PSIS-LOO (Bayesian fits): {manifest['bayesian']['best_by_elpd_loo']}")
         return
     c = manifest["customers"]
     excluded = sum(manifest["rows"]["excluded"].values())
@@ -152,8 +154,6 @@ def _report(args, config, manifest) -> None:
         print(f"  {name}: {params}; {fit}")
     if "kpis" in manifest:
         print(f"  kpis: {len(manifest['kpis']['tables'])} tables -> {out}/kpis/report.html")
-
-
 
 
 def _schema_of(path: str, compare_schema):

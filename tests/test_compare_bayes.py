@@ -203,7 +203,7 @@ def test_report_section_escapes_names_and_notes(fitted):
     assert "do not enter the mean rank" in html
 
 
-def test_compare_with_a_bayesian_section(tmp_path, fitted, monkeypatch):
+def test_compare_with_a_bayesian_section(tmp_path, fitted, monkeypatch, capsys):
     """The CLI run: bgnbd gets a Bayesian fit (the same settings and seed as ``fitted``, so the same
     draws), mbgnbd is treated as a model without a Bayesian variant and left out with a note."""
     split, models = fitted
@@ -212,6 +212,7 @@ def test_compare_with_a_bayesian_section(tmp_path, fitted, monkeypatch):
                         lambda: {k: v for k, v in variants.items() if k != "mbgnbd"})
     section = "bayesian: {" + ", ".join(f"{k}: {v}" for k, v in SETTINGS.items()) + "}\n"
     assert cli.main(["compare", _config(tmp_path, section), "--no-progress"]) == 0
+    assert "best by PSIS-LOO (Bayesian fits): bgnbd" in capsys.readouterr().out
     out = tmp_path / "out"
     manifest = json.loads((out / "manifest.json").read_text())
     summary = json.loads((out / "metrics.json").read_text())
