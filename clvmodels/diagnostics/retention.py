@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..exceptions import InvalidValueError
+from ..models.sbg import check_survivors
 
 KIND = "retention"
 
@@ -25,29 +25,6 @@ def check_retention_model(model) -> np.ndarray:
         raise TypeError(f"model must be a fitted retention model (clvmodels.ShiftedBetaGeoModel, kind {KIND!r}), "
                         f"got {type(model).__name__} (kind {getattr(model, 'kind', None)!r}).")
     return model._require_fitted()
-
-
-def _survivors(survivors) -> np.ndarray:
-    values = survivors.to_numpy() if isinstance(survivors, pd.Series) else np.asarray(survivors)
-    try:
-        numbers = values.astype(float)
-    except (TypeError, ValueError):
-        numbers = None
-    if numbers is None or numbers.ndim != 1 or len(numbers) < 2 or not np.all(np.isfinite(numbers)):
-        raise InvalidValueError(
-            f"survivors must be at least two finite numbers (got {survivors!r}): the cohort size at acquisition, "
-            "then the number (or share) still active after each renewal decision, e.g. [1000, 631, 468].")
-    if numbers[0] <= 0 or np.any(numbers < 0):
-        raise InvalidValueError(f"survivors must be 0 or more with a positive cohort size first; got "
-                                f"{numbers.tolist()[:8]}.")
-    rising = np.flatnonzero(np.diff(numbers) > 0) + 1
-    if len(rising):
-        shown = ", ".join(f"t = {i}: {numbers[i - 1]:g} -> {numbers[i]:g}" for i in rising[:5])
-        raise InvalidValueError(
-            f"survivors must not increase (a cohort only loses customers), but they rise at {len(rising)} "
-            f"renewal(s) (first {min(5, len(rising))}: {shown}). Pass one cohort's customers still active, "
-            "not new sign-ups or the active base of several cohorts.")
-    return numbers
 
 
 def survival_table(model, survivors, *, calibration_periods: int | None = None) -> pd.DataFrame:
@@ -100,7 +77,7 @@ def survival_table(model, survivors, *, calibration_periods: int | None = None) 
     {'calibration': 8, 'holdout': 5}
     """
     check_retention_model(model)
-    numbers = _survivors(survivors)
+    numbers = check_survivors(survivors)
     last = len(numbers) - 1
     if calibration_periods is None:
         k = last

@@ -15,6 +15,31 @@ _HINT = ("Pass one row per customer (or per group, with a count column as weight
 _REMEDY = "Fix or drop these rows; ShiftedBetaGeoModel.rows_from_survival() builds valid rows from a cohort."
 
 
+def check_survivors(survivors) -> np.ndarray:
+    """A cohort's survivors per renewal as floats, or one clear error: at least two finite numbers,
+    a positive cohort size first, none negative, never increasing."""
+    values = survivors.to_numpy() if isinstance(survivors, pd.Series) else np.asarray(survivors)
+    try:
+        numbers = values.astype(float)
+    except (TypeError, ValueError):
+        numbers = None
+    if numbers is None or numbers.ndim != 1 or len(numbers) < 2 or not np.all(np.isfinite(numbers)):
+        raise InvalidValueError(
+            f"survivors must be at least two finite numbers (got {survivors!r}): the cohort size at acquisition, "
+            "then the number (or share) still active after each renewal decision, e.g. [1000, 631, 468].")
+    if numbers[0] <= 0 or np.any(numbers < 0):
+        raise InvalidValueError(f"survivors must be non-negative with a positive cohort size first; got "
+                                f"{numbers.tolist()[:8]}.")
+    rising = np.flatnonzero(np.diff(numbers) > 0) + 1
+    if len(rising):
+        shown = ", ".join(f"t = {i}: {numbers[i - 1]:g} -> {numbers[i]:g}" for i in rising[:5])
+        raise InvalidValueError(
+            f"survivors must not increase (a cohort only loses customers), but they rise at {len(rising)} "
+            f"renewal(s) (first {min(5, len(rising))}: {shown}). Pass one cohort's customers still active, "
+            "not new sign-ups or the active base of several cohorts.")
+    return numbers
+
+
 class ShiftedBetaGeoModel(MLEModel):
     """Shifted-beta-geometric (sBG) model of contract renewals (Fader & Hardie 2007).
 
@@ -86,22 +111,8 @@ class ShiftedBetaGeoModel(MLEModel):
             active. Fit with ``fit(rows, weights="count")``.
         """
         counts = np.asarray(survivors)
-        values = counts.astype(float) if counts.dtype.kind in "iuf" else None
-        if values is None or values.ndim != 1 or len(values) < 2 or not np.all(np.isfinite(values)):
-            raise InvalidValueError(
-                f"survivors must be at least two finite numbers (got {survivors!r}): the cohort size at "
-                "acquisition, then the number still active after each renewal decision.")
-        if values[0] <= 0 or np.any(values < 0):
-            raise InvalidValueError(f"survivors must be non-negative with a positive cohort size first; "
-                                    f"got {values.tolist()}.")
+        values = check_survivors(survivors)
         lost = -np.diff(values)
-        rising = np.flatnonzero(lost < 0) + 1
-        if len(rising):
-            shown = ", ".join(f"{i}: {values[i - 1]:g} -> {values[i]:g}" for i in rising[:5])
-            raise InvalidValueError(
-                f"survivors must not increase (a cohort only loses customers), but it rises at "
-                f"{len(rising)} position(s) (position: previous -> value, first {min(5, len(rising))}: "
-                f"{shown}). Pass one cohort's counts of customers still active, not new sign-ups.")
         k = len(counts) - 1
         rows = pd.DataFrame({
             "tenure": np.r_[np.arange(1, k + 1), k],
