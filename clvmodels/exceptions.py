@@ -18,11 +18,14 @@ __all__ = [
     "ConfigError",
     "ModelFileError",
     "ConvergenceError",
+    "IdentificationError",
+    "JobInterrupted",
     "NotFittedError",
     "ClvModelsWarning",
     "BoundaryWarning",
     "AssumptionWarning",
     "ExcludedRowsWarning",
+    "IdentificationWarning",
 ]
 
 
@@ -61,6 +64,20 @@ class ConvergenceError(ClvModelsError, RuntimeError):
     """The optimiser did not find a maximum of the likelihood."""
 
 
+class IdentificationError(DataError):
+    """The data cannot identify the model's parameters (e.g. no customer ever repeats, or every
+    customer was observed for no time); the message says what the data lack."""
+
+
+class JobInterrupted(BaseException):
+    """A batch job was stopped by a signal (SIGTERM from a scheduler, Ctrl-C); not an ``Exception``,
+    so that nothing swallows it on its way to the job's failure handling."""
+
+    def __init__(self, signal_name: str):
+        super().__init__(f"the job was interrupted by {signal_name}")
+        self.signal_name = signal_name
+
+
 class NotFittedError(ClvModelsError, AttributeError):
     """A prediction was asked of a model that has not been fitted."""
 
@@ -79,3 +96,7 @@ class AssumptionWarning(ClvModelsWarning):
 
 class ExcludedRowsWarning(ClvModelsWarning):
     """Rows were left out on request; they are counted in the returned report."""
+
+
+class IdentificationWarning(ClvModelsWarning):
+    """A fit went ahead although the data cannot identify its parameters (``on_unidentified="warn"``)."""

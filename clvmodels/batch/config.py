@@ -33,6 +33,9 @@ class FiltersConfig(_Section):
     exclude_returns: bool = Field(False, description="Leave out rows with a negative amount (returns, refunds).")
     exclude_zero_amounts: bool = Field(False, description="Leave out rows with an amount of exactly 0.")
     start_date: dt.date | None = Field(None, description="Leave out rows dated before this day.")
+    drop_duplicates: bool = Field(False, description="Leave out rows that repeat an earlier row exactly "
+                                                     "(every needed column equal); counted in the manifest. "
+                                                     "Without it duplicates are counted and warned about.")
 
 
 class InputConfig(_Section):
@@ -50,6 +53,9 @@ class InputConfig(_Section):
                                                "such as 'data/2026-*/part-*.parquet'.")
     format: Literal["auto", "csv", "parquet"] = "auto"
     customer_id: str = "customer_id"
+    customer_id_dtype: Literal["string", "integer"] = Field(
+        "string", description="How customer ids are read: as text (default; '00001' and '1' stay two "
+                              "customers) or as integers (every id must be a whole number).")
     datetime: str = "date"
     monetary_value: str | None = Field("amount", description="The amount (currency) column; null for none.")
     datetime_format: str | None = None
@@ -137,6 +143,9 @@ class PredictionsConfig(_Section):
 
 class OutputConfig(_Section):
     directory: str = "out"
+    csv_formula_escape: bool = Field(
+        True, description="In CSV outputs, prefix text cells that a spreadsheet would run as a formula "
+                          "(starting with =, +, -, @, tab or carriage return) with a single quote.")
     formats: list[Literal["parquet", "csv"]] = Field(default_factory=lambda: ["parquet"])
     columns: list[str] | None = Field(None, description="Score columns to write (the customer id always "
                                                         "comes first); default all.")
