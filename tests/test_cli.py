@@ -51,7 +51,7 @@ def test_run_writes_scores_models_and_manifest(sample_run):
         "customer_id", "frequency", "recency", "T", "monetary_value", "p_alive", "churn_probability",
         "expected_purchases_39w", "expected_purchases_52w", "expected_spend", "clv"]
     assert len(scores) == 2357 and scores["customer_id"].is_unique
-    pd.testing.assert_frame_equal(pd.read_csv(out / "scores.csv"), scores, check_dtype=False)
+    pd.testing.assert_frame_equal(pd.read_csv(out / "scores.csv", dtype={"customer_id": "str"}), scores, check_dtype=False)
 
     model = clvmodels.load_model(out / "models" / "bgnbd.json")
     assert model.params_.round(3).to_dict() == {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}

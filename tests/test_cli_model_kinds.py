@@ -94,6 +94,8 @@ def test_sbg_from_yaml_scores_subscribers(tmp_path):
         """)
     assert cli.main(["run", config, "--no-progress"]) == 0
     scores = pd.read_parquet(tmp_path / "out" / "scores.parquet").set_index("customer_id")
+    scores.index = scores.index.astype(int)  # the job reads ids as text (input.customer_id_dtype)
+    scores = scores.sort_index()
     model = clvmodels.load_model(tmp_path / "out" / "models" / "sbg.json")
     summary = retention_summary(log, customer_id_col="customer_id", datetime_col="date", monetary_value_col="amount",
                                 observation_period_end="2024-06-30")

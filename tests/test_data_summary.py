@@ -400,21 +400,22 @@ def _log(rows, end=None):
               end="2020-01-03"))  # same-day merge, a row after the end
 def test_summary_invariants(log):
     frame, end = log
+    day = None if end is None else end.date()  # the end is a day (a Timestamp would be the exact instant)
     valid = frame["customer_id"].notna() & np.isfinite(frame["amount"]) & (frame["amount"] >= 0)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         if not valid.any():
             with pytest.raises(EmptyDataError, match="no valid rows"):
-                rfm_summary(frame, **COLS, monetary_value_col="amount", observation_period_end=end,
+                rfm_summary(frame, **COLS, monetary_value_col="amount", observation_period_end=day,
                             on_invalid="exclude", time_unit="D")
             return
         first = frame.loc[valid, "date"].min()
         if end is not None and end.normalize() < first.normalize():
             with pytest.raises(InvalidValueError, match="before the first transaction"):
-                rfm_summary(frame, **COLS, monetary_value_col="amount", observation_period_end=end,
+                rfm_summary(frame, **COLS, monetary_value_col="amount", observation_period_end=day,
                             on_invalid="exclude", time_unit="D")
             return
-        s = rfm_summary(frame, **COLS, monetary_value_col="amount", observation_period_end=end,
+        s = rfm_summary(frame, **COLS, monetary_value_col="amount", observation_period_end=day,
                         on_invalid="exclude", time_unit="D")
     warned = [w for w in caught if issubclass(w.category, ExcludedRowsWarning)]
     assert bool(warned) == bool((~valid).any())

@@ -1,13 +1,34 @@
 """Reading the configured input: files, directories or globs of CSV/Parquet, column and dtype
-checks, filters, and precomputed summaries.
+checks, customer ids, duplicates, filters, and precomputed summaries.
 
 Every problem a user can fix is a :class:`~clvmodels.exceptions.DataError` with one paragraph that
 names the file, the column and what to change in the config; the CLI turns it into exit code 2.
+
+Which files are read (:func:`resolve_files`):
+
+- a file named by ``input.path`` is read (its format from its suffix, else sniffed: Parquet files
+  start with the bytes ``PAR1``, anything else is read as CSV);
+- under a directory, and among a glob's matches, every regular file is read or refused by name.
+  Names starting with ``.`` or ``_`` (``_SUCCESS`` markers, ``.crc`` checksums, ``_temporary/``
+  folders of Spark-like writers) are skipped and listed in the manifest (``input.skipped``) with
+  the reason. With ``input.format: auto`` a file's format comes from its suffix (``.parquet``,
+  ``.pq``, ``.csv``, ``.txt``, optionally compressed ``.gz``/``.bz2``/``.xz``/``.zst``/``.zip``);
+  a file without a suffix (``part-00001``) is sniffed; a file with any other suffix (``x.tsv``,
+  ``x.csv.1``) is an error naming it, so that no file is skipped without a word;
+- two files with the same content (same SHA-256) in one job are refused, naming both.
+
+Customer ids are read as text unless ``input.customer_id_dtype: integer``
+(:func:`clvmodels.data.ids.normalise_ids`), the same way for every file and both engines.
 """
 
 from __future__ import annotations
 
+import csv
 import glob
+import hashlib
+import io
+import logging
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,19 +36,26 @@ import numpy as np
 import pandas as pd
 
 from .. import datasets
-from ..data.validation import check_summary, require_columns
-from ..exceptions import DataError, EmptyDataError, InvalidValueError
+from ..data.ids import ID_DTYPES, normalise_ids
+from ..data.transactions import prepare_transactions
+from ..data.validation import MAX_EXAMPLES, check_summary, require_columns
+from ..exceptions import DataError, EmptyDataError, ExcludedRowsWarning, InvalidValueError
 
-SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".gz": "csv", ".txt": "csv"}
+SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".txt": "csv"}
+COMPRESSIONS = (".gz", ".bz2", ".xz", ".zst", ".zip")
 SUMMARY_COLUMNS = ("frequency", "recency", "T")
+SKIP_REASON = "name starts with '.' or '_' (hidden, marker or temporary file)"
+logger = logging.getLogger("clvmodels.batch")
 
 
 @dataclass
 class Source:
-    """What was read: files with sizes and row counts, for the manifest."""
+    """What was read: files with format, size, SHA-256 and row count, and the files skipped by
+    rule (with the reason), for the manifest."""
 
     files: list[dict] = field(default_factory=list)
     dataset: str | None = None
+    skipped: list[dict] = field(default_factory=list)
 
     @property
     def rows(self) -> int:
@@ -37,36 +65,123 @@ class Source:
         out = {"dataset": self.dataset} if self.dataset else {}
         if len(self.files) == 1 and "path" in self.files[0]:
             out["path"] = self.files[0]["path"]
-        return {**out, "files": self.files, "rows": self.rows}
+        out = {**out, "files": self.files, "rows": self.rows}
+        if self.skipped:
+            out["skipped"] = self.skipped
+        return out
 
 
-def resolve_files(cfg) -> list[tuple[Path, str]]:
-    """The files named by ``input.path`` (a file, a directory or a glob) with their formats, sorted."""
+def file_entry(file: Path, fmt: str, rows: int, digest: str) -> dict:
+    """A file's manifest entry."""
+    return {"path": str(file.resolve()), "format": fmt, "bytes": file.stat().st_size, "rows": int(rows),
+            "sha256": digest}
+
+
+def sha256_of(file: Path) -> str:
+    """The SHA-256 of a file's bytes (read in 1 MiB blocks)."""
+    digest = hashlib.sha256()
+    with open(file, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def sniff_format(file: Path) -> str:
+    """``"parquet"`` when the file starts with Parquet's magic bytes ``PAR1``, else ``"csv"``."""
+    with open(file, "rb") as handle:
+        return "parquet" if handle.read(4) == b"PAR1" else "csv"
+
+
+def format_of(file: Path) -> str | None:
+    """The format named by a file's suffix, ``"sniff"`` without one, ``None`` for an unknown one."""
+    stem, dot, ext = file.name.lower().rpartition(".")
+    if not dot or not stem:
+        return "sniff"
+    if "." + ext in COMPRESSIONS:  # compressed text: 'x.csv.gz', 'x.gz'
+        inner = Path(stem).suffix
+        return "csv" if not inner or SUFFIXES.get(inner) == "csv" else None
+    return SUFFIXES.get("." + ext)
+
+
+def _skipped(file: Path, root: Path) -> bool:
+    """Whether a file under ``root`` is skipped by rule (a part of its path starts with '.' or '_')."""
+    try:
+        parts = file.relative_to(root).parts
+    except ValueError:
+        parts = (file.name,)
+    return any(p.startswith((".", "_")) for p in parts)
+
+
+def resolve_files(cfg, source: Source | None = None) -> list[tuple[Path, str]]:
+    """The files named by ``input.path`` (a file, a directory or a glob) with their formats, sorted.
+
+    Files skipped by rule are added to ``source.skipped``; see the module docstring for the rules.
+    """
     raw = cfg.path
     path = Path(raw)
     where = f"(paths are relative to the working directory {Path.cwd()})"
     if any(ch in raw for ch in "*?["):
-        files = sorted(Path(p) for p in glob.glob(raw, recursive=True) if Path(p).is_file())
-        if not files:
+        matches = sorted(Path(p) for p in glob.glob(raw, recursive=True) if Path(p).is_file())
+        root = _glob_root(raw)
+        if not matches:
             raise DataError(f"input.path {raw!r} matched no files {where}. Check the pattern and that the "
                             "files have been delivered.")
     elif path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith((".", "_"))
-                       and (cfg.format != "auto" or p.suffix.lower() in SUFFIXES))
-        if not files:
-            raise DataError(f"input.path {raw!r} is a directory without CSV or Parquet files {where}.")
+        matches, root = sorted(p for p in path.rglob("*") if p.is_file()), path
+        if not matches:
+            raise DataError(f"input.path {raw!r} is a directory without files {where}.")
     elif path.is_file():
-        files = [path]
+        fmt = cfg.format if cfg.format != "auto" else format_of(path)
+        fmt = sniff_format(path) if fmt in (None, "sniff") else fmt
+        return [(path, fmt)]
     else:
         raise DataError(f"input.path {raw!r} does not exist or is not a file {where}.")
-    out = []
-    for f in files:
-        fmt = cfg.format if cfg.format != "auto" else SUFFIXES.get(f.suffix.lower(), "csv")
-        out.append((f, fmt))
-    if len({fmt for _, fmt in out}) > 1:
+    files, skipped, unknown = [], [], []
+    for f in matches:
+        if _skipped(f, root):
+            skipped.append({"path": str(f.resolve()), "bytes": f.stat().st_size, "reason": SKIP_REASON})
+            continue
+        fmt = cfg.format if cfg.format != "auto" else format_of(f)
+        if fmt is None:
+            unknown.append(f)
+            continue
+        files.append((f, sniff_format(f) if fmt == "sniff" else fmt))
+    if unknown:
+        shown = ", ".join(str(f) for f in unknown[:MAX_EXAMPLES]) + (" ..." if len(unknown) > MAX_EXAMPLES else "")
+        raise DataError(
+            f"input.path {raw!r}: {len(unknown)} file(s) have a suffix that names no known format ({shown}); "
+            "a job reads every file it is given or stops, so no customer goes unscored without a word. Set "
+            "input.format (csv or parquet) to read them all in that format, rename them, or move them out of "
+            "the input. (Names starting with '.' or '_' are skipped as marker files.)")
+    if source is not None:
+        source.skipped.extend(skipped)
+    if not files:
+        raise DataError(f"input.path {raw!r} holds no data files {where}: the {len(skipped)} file(s) there "
+                        f"are skipped because their {SKIP_REASON}.")
+    if len({fmt for _, fmt in files}) > 1:
         raise DataError(f"input.path {raw!r} mixes CSV and Parquet files; point it at one kind "
                         "(e.g. a glob ending in '.parquet').")
-    return out
+    return files
+
+
+def _glob_root(pattern: str) -> Path:
+    """The folder above a glob's first wildcard (names below it are checked for '.'/'_')."""
+    parts = Path(pattern).parts
+    fixed = [p for p in parts[:next(i for i, p in enumerate(parts) if any(c in p for c in "*?["))]]
+    return Path(*fixed) if fixed else Path(".")
+
+
+def check_distinct_files(files: list[tuple[Path, str]], digests: list[str]) -> None:
+    """Refuse files with the same content (same SHA-256) in one job, naming both."""
+    seen: dict[str, Path] = {}
+    for (file, _), digest in zip(files, digests):
+        if file.stat().st_size == 0:
+            continue
+        if digest in seen:
+            raise DataError(
+                f"{seen[digest]} and {file} have the same content (SHA-256 {digest[:16]}...): the same data "
+                "delivered twice would count every purchase twice. Remove the copy, or narrow input.path.")
+        seen[digest] = file
 
 
 def needed_columns(cfg) -> list[str]:
@@ -104,7 +219,7 @@ def _parquet_dtype_problem(kind: str, dtype) -> str | None:
     return None
 
 
-def _check_parquet(file: Path, cfg) -> int:
+def check_parquet(file: Path, cfg) -> int:
     """Check a Parquet file's columns and their types from its footer; return its row count."""
     import pyarrow.parquet as pq
 
@@ -114,6 +229,9 @@ def _check_parquet(file: Path, cfg) -> int:
         raise DataError(f"cannot read {file} as Parquet: {err}. Check input.format and the file.") from None
     schema = meta.schema_arrow
     _check_columns(list(schema.names), file, cfg)
+    for column in needed_columns(cfg):
+        if len(schema.get_all_field_indices(column)) > 1:
+            raise _same_name(file, column)
     kinds = {cfg.customer_id: "id"}
     if cfg.kind == "summary":
         kinds.update({c: "number" for c in SUMMARY_COLUMNS})
@@ -130,47 +248,135 @@ def _check_parquet(file: Path, cfg) -> int:
     return meta.metadata.num_rows
 
 
+_check_parquet = check_parquet  # former private name
+
+
+def normalise_frame(frame: pd.DataFrame, cfg, *, what: str) -> pd.DataFrame:
+    """The frame with its customer id column read as ``input.customer_id_dtype`` says (text by
+    default); the one conversion every file, dataset and engine goes through."""
+    ids = normalise_ids(frame[cfg.customer_id], cfg.customer_id_dtype, column=cfg.customer_id, what=what)
+    return frame.assign(**{cfg.customer_id: ids})
+
+
+def id_dtype(cfg) -> str:
+    """The dtype of normalised customer ids (``str`` or ``Int64``)."""
+    return ID_DTYPES[cfg.customer_id_dtype]
+
+
 def read_frame(cfg) -> tuple[pd.DataFrame, Source]:
-    """Read the configured input (transactions or a summary) into one frame of the needed columns."""
+    """Read the configured input (transactions or a summary) into one frame of the needed columns.
+
+    Every file is checked (columns, types, header), refused when its content repeats another
+    file's, and its customer ids are normalised (:func:`normalise_frame`); the manifest entry of
+    each file holds its path, format, bytes, rows and SHA-256.
+    """
     if cfg.dataset is not None:
         frame = datasets.load_cdnow_transactions() if cfg.dataset == "cdnow_sample" else datasets.load_cdnow_master()
+        frame = normalise_frame(frame, cfg, what=f"dataset {cfg.dataset}")
         return frame, Source(files=[{"dataset": cfg.dataset, "rows": len(frame)}], dataset=cfg.dataset)
     columns = needed_columns(cfg)
     parts, source = [], Source()
-    for file, fmt in resolve_files(cfg):
+    files = resolve_files(cfg, source)
+    digests = [sha256_of(f) for f, _ in files]
+    check_distinct_files(files, digests)
+    for (file, fmt), digest in zip(files, digests):
         if fmt == "parquet":
-            _check_parquet(file, cfg)
+            check_parquet(file, cfg)
             part = pd.read_parquet(file, columns=columns)
         else:
-            part = _read_csv(file, columns, cfg)
-        parts.append(part)
-        source.files.append({"path": str(file.resolve()), "format": fmt, "bytes": file.stat().st_size,
-                             "rows": len(part)})
+            part = read_csv(file, columns, cfg)
+        parts.append(normalise_frame(part, cfg, what=str(file)))
+        source.files.append(file_entry(file, fmt, len(part), digest))
     frame = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
     if len(frame) == 0:
         raise EmptyDataError(f"input.path {cfg.path!r}: the {len(parts)} file(s) hold no rows.")
     return frame, source
 
 
-def _read_csv(file: Path, columns: list[str], cfg) -> pd.DataFrame:
+def _same_name(file: Path, column: str) -> DataError:
+    return DataError(f"{file}: the header names column {column!r} more than once; a reader would silently use "
+                     "one of them (pandas renames the other to "
+                     f"{column + '.1'!r}). Rename or drop the extra column.")
+
+
+def csv_header(file: Path) -> list[str]:
+    """The column names of a CSV file exactly as its first line writes them (duplicates kept)."""
     try:
-        header = pd.read_csv(file, nrows=0)
+        first = pd.read_csv(file, nrows=1, header=None, dtype="str", keep_default_na=False)
     except pd.errors.EmptyDataError:
         raise EmptyDataError(f"{file} is empty: it has no header and no rows.") from None
     except (ValueError, OSError, UnicodeDecodeError) as err:
         raise DataError(f"cannot read {file} as CSV: {err}. Check input.format and the file.") from None
-    _check_columns([str(c) for c in header.columns], file, cfg)
+    return [str(v) for v in first.iloc[0].tolist()] if len(first) else []
+
+
+def check_csv_header(header: list[str], file: Path, cfg) -> None:
+    """A CSV header's problems, before any row is read: another separator, repeated names, absent
+    columns (with close spellings)."""
+    columns = needed_columns(cfg)
+    missing = [c for c in columns if c not in header]
+    if missing and len(header) == 1:
+        seps = {"';'": ";", "a tab": "\t", "'|'": "|"}
+        found = [name for name, sep in seps.items() if sep in header[0]]
+        if found:
+            raise DataError(
+                f"{file} seems to use {found[0]} as its separator, not a comma: its header reads as one column "
+                f"{header[0][:80]!r}. clvmodels reads comma-separated CSV; convert the file (e.g. "
+                f"pandas.read_csv(path, sep={seps[found[0]]!r}).to_csv(new_path, index=False)) or write it as "
+                "Parquet, then point input.path at it.")
+    for column in columns:
+        if header.count(column) > 1:
+            raise _same_name(file, column)
+    _check_columns(header, file, cfg)
+
+
+def read_csv(file: Path, columns: list[str], cfg) -> pd.DataFrame:
+    """Read the needed columns of a CSV file, customer ids as text (converted later if integer)."""
+    check_csv_header(csv_header(file), file, cfg)
     try:
-        return pd.read_csv(file, usecols=columns)
+        return pd.read_csv(file, usecols=columns, dtype={cfg.customer_id: "str"})
     except (ValueError, OSError, UnicodeDecodeError) as err:
         raise DataError(f"cannot read {file} as CSV: {err}. Check input.format and the file.") from None
 
 
-def apply_filters(frame: pd.DataFrame, cfg) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
+_read_csv = read_csv  # former private name
+
+
+def row_keys(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """A 64-bit hash of each row's ``columns`` (as read), to find exact duplicate rows."""
+    return pd.util.hash_pandas_object(frame[columns], index=False).to_numpy()
+
+
+def duplicate_rows(customers, keys: np.ndarray) -> np.ndarray:
+    """Rows repeating an earlier row exactly: same customer and same :func:`row_keys`.
+
+    Both engines call this (the Dask engine per partition after shuffling rows by customer, so
+    that every copy of a row sits in one partition), so they count the same rows.
+    """
+    return pd.DataFrame({"c": np.asarray(customers, dtype=object) if not hasattr(customers, "array")
+                         else customers.array, "k": keys}).duplicated().to_numpy()
+
+
+def warn_duplicates(count: int, cfg) -> None:
+    """Log the exact duplicate rows found (a warning unless ``filters.drop_duplicates`` drops them)."""
+    if not count:
+        return
+    if cfg.filters.drop_duplicates:
+        logger.info("%d rows repeat an earlier row exactly; left out (filters.drop_duplicates).", count)
+    else:
+        logger.warning("%d input rows repeat an earlier row exactly (every needed column equal): if data were "
+                       "delivered twice, spend and CLV are overstated. Set input.filters.drop_duplicates: true "
+                       "to leave them out (they are counted), or check the data.", count)
+
+
+def apply_filters(frame: pd.DataFrame, cfg, *, duplicates: np.ndarray | None = None
+                  ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
     """Leave out the rows the filters name.
 
-    Returns the kept rows, the left-out rows' customer ids with their reason (for reconciling
-    customers), and the left-out row counts by reason.
+    ``duplicates`` marks exact duplicate rows (:func:`duplicate_rows`); with
+    ``filters.drop_duplicates`` those not left out by an earlier filter get the reason
+    ``duplicate_row``. Returns the kept rows, the left-out rows' customer ids with their reason
+    (for reconciling customers), and the left-out row counts by reason.
     """
     f = cfg.filters
     reason = pd.Series(pd.NA, index=frame.index, dtype="string")
@@ -183,6 +389,8 @@ def apply_filters(frame: pd.DataFrame, cfg) -> tuple[pd.DataFrame, pd.DataFrame,
     if f.start_date is not None:
         stamps = _wallclock(frame[cfg.datetime], cfg.datetime_format)
         reason = reason.mask(reason.isna() & (stamps < pd.Timestamp(f.start_date)).to_numpy(), "before_start_date")
+    if f.drop_duplicates and duplicates is not None and duplicates.any():
+        reason = reason.mask(reason.isna() & duplicates, "duplicate_row")
     dropped = reason.notna().to_numpy()
     if not dropped.any():
         return frame, pd.DataFrame({"customer": [], "reason": []}), {}
@@ -262,3 +470,23 @@ def prepare_summary(frame: pd.DataFrame, cfg, time_unit: str) -> tuple[pd.DataFr
     summary.attrs.update({"time_unit": time_unit, "n_rows_read": int(len(bad)), "n_rows_used": len(summary),
                           "exclusions": {"rows": excluded, "customers": {}}})
     return summary, excluded
+
+
+def validated_transactions(frame: pd.DataFrame, cfg) -> pd.DataFrame:
+    """The rows the data layer accepts, as a clean frame for the stages after the summary (KPIs).
+
+    The input's ``datetime_format`` and ``on_invalid`` apply as in the summary (invalid rows left
+    out; they were counted and warned about there), ids stay as the summary holds them, dates become
+    ``datetime64`` wall-clock times and amounts floats, so no later stage parses the raw columns
+    again with options of its own.
+    """
+    with warnings.catch_warnings():  # the summary stage already warned about these rows
+        warnings.simplefilter("ignore", ExcludedRowsWarning)
+        tx = prepare_transactions(frame, customer_id_col=cfg.customer_id, datetime_col=cfg.datetime,
+                                  monetary_value_col=cfg.monetary_value, datetime_format=cfg.datetime_format,
+                                  on_invalid=cfg.on_invalid)
+    out = pd.DataFrame({cfg.customer_id: tx.customer_ids[tx.codes].array,
+                        cfg.datetime: pd.DatetimeIndex(tx.timestamps)})
+    if cfg.monetary_value:
+        out[cfg.monetary_value] = tx.amounts
+    return out

@@ -9,14 +9,30 @@ from pathlib import Path
 import pandas as pd
 
 from .. import datasets
+from ..data.ids import normalise_ids
 from ..exceptions import DataError, EmptyDataError
+from .inputs import validated_transactions
 
 _LOADERS = {"example_channels": datasets.load_example_channels, "example_costs": datasets.load_example_costs,
             "example_surveys": datasets.load_example_surveys}
 
 
-def read_table(cfg, what: str) -> pd.DataFrame:
-    """A KPI input table from a bundled dataset or a CSV/Parquet file."""
+def read_table(cfg, what: str, input_cfg=None) -> pd.DataFrame:
+    """A KPI input table from a bundled dataset or a CSV/Parquet file.
+
+    With ``input_cfg`` (the run's ``input`` section), the table's customer id column (named
+    ``input.customer_id``) is read as the transactions' ids are (text unless
+    ``input.customer_id_dtype: integer``), so that its customers match the scores'.
+    """
+    table = _read(cfg, what, None if input_cfg is None else input_cfg.customer_id)
+    if input_cfg is not None and input_cfg.customer_id in table.columns:
+        ids = normalise_ids(table[input_cfg.customer_id], input_cfg.customer_id_dtype,
+                            column=input_cfg.customer_id, what=f"kpis.{what}")
+        table = table.assign(**{input_cfg.customer_id: ids})
+    return table
+
+
+def _read(cfg, what: str, id_column: str | None) -> pd.DataFrame:
     if cfg.dataset is not None:
         return _LOADERS[cfg.dataset]()
     path = Path(cfg.path)
@@ -24,7 +40,9 @@ def read_table(cfg, what: str) -> pd.DataFrame:
         raise DataError(f"kpis.{what}.path {str(path)!r} does not exist or is not a file "
                         f"(paths are relative to the working directory {Path.cwd()}).")
     try:
-        return pd.read_parquet(path) if path.suffix.lower() in (".parquet", ".pq") else pd.read_csv(path)
+        if path.suffix.lower() in (".parquet", ".pq"):
+            return pd.read_parquet(path)
+        return pd.read_csv(path, dtype={id_column: "str"} if id_column else None)
     except pd.errors.EmptyDataError:
         raise EmptyDataError(f"kpis.{what}.path {path} is empty: it has no header and no rows.") from None
     except (ValueError, OSError) as err:
@@ -37,13 +55,21 @@ def _settings(k) -> str:
 
 
 def configured_kpis(config, transactions: pd.DataFrame, scores: pd.DataFrame, *, observation_period_end=None):
-    """The :class:`~clvmodels.kpis.bundle.KpiTables` that ``config.kpis`` asks for."""
+    """The :class:`~clvmodels.kpis.bundle.KpiTables` that ``config.kpis`` asks for.
+
+    ``transactions`` are the input's rows as read (after the filters); they are validated with the
+    input's own options (``datetime_format``, ``on_invalid``) into the frame the summary used
+    (:func:`~clvmodels.batch.inputs.validated_transactions`), so the KPIs see the same rows, dates
+    and ids as the scores. The customer, cost and survey tables' ids are read the same way.
+    """
     from ..kpis.bundle import compute_kpis
 
     k, inp = config.kpis, config.input
-    customers = read_table(k.customers, "customers") if k.customers else None
-    costs = read_table(k.costs, "costs") if k.costs else None
-    surveys = read_table(k.surveys, "surveys") if k.surveys else None
+    transactions = validated_transactions(transactions, inp)
+    observation_period_end = _as_day(observation_period_end)
+    customers = read_table(k.customers, "customers", inp) if k.customers else None
+    costs = read_table(k.costs, "costs", inp) if k.costs else None
+    surveys = read_table(k.surveys, "surveys", inp) if k.surveys else None
     cost_options = None
     if k.costs is not None:
         cost_options = {"cost_to_serve": k.costs.cost_to_serve}
@@ -64,6 +90,16 @@ def configured_kpis(config, transactions: pd.DataFrame, scores: pd.DataFrame, *,
         datetime_col=inp.datetime, monetary_value_col=inp.monetary_value or "amount",
         observation_period_end=observation_period_end)
     return bundle
+
+
+def _as_day(end):
+    """The summary's end (an isoformat string from its ``attrs``) as the config gave it: a job's ends
+    are days (``summary.observation_period_end`` is a date; the default end, the last transaction,
+    covers its whole day when it falls at midnight), so a midnight end is that whole day."""
+    if end is None:
+        return None
+    stamp = pd.Timestamp(end)
+    return stamp.date() if stamp == stamp.normalize() else stamp
 
 
 def kpi_settings(k) -> str:

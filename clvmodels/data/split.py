@@ -8,7 +8,7 @@ import pandas as pd
 from ..exceptions import InvalidValueError
 from . import periods
 from .summary import _attach, _summarise, occasions, per_customer, period_of
-from .transactions import OnInvalid, Transactions, _as_naive, cutoff, prepare_transactions
+from .transactions import OnInvalid, Transactions, end_point, prepare_transactions
 
 
 def calibration_holdout_split(transactions: pd.DataFrame, *, customer_id_col: str, datetime_col: str,
@@ -28,8 +28,9 @@ def calibration_holdout_split(transactions: pd.DataFrame, *, customer_id_col: st
     - ``duration_holdout``: length of the holdout period in ``time_unit`` (``freq`` periods from
       the calibration end to the observation end).
 
-    The split is by time: transactions up to ``calibration_period_end`` (a bare date includes its
-    whole day) are calibration, later ones up to ``observation_period_end`` are holdout, so the
+    The split is by time: transactions up to ``calibration_period_end`` (a date or a
+    :class:`pandas.Period` includes its whole day; a timestamp is the exact end, even at midnight:
+    the rule of :func:`~clvmodels.data.transactions.end_point`) are calibration, later ones up to ``observation_period_end`` are holdout, so the
     calibration columns equal ``rfm_summary(..., observation_period_end=calibration_period_end)``.
 
     Customers whose first purchase falls in the holdout are excluded and counted in
@@ -43,8 +44,7 @@ def calibration_holdout_split(transactions: pd.DataFrame, *, customer_id_col: st
     tx = prepare_transactions(transactions, customer_id_col=customer_id_col, datetime_col=datetime_col,
                               monetary_value_col=monetary_value_col, datetime_format=datetime_format,
                               observation_period_end=observation_period_end, on_invalid=on_invalid)
-    cal_end = _as_naive(calibration_period_end, tx.tz, name="calibration_period_end")
-    cal_cut = cutoff(cal_end)
+    cal_end, cal_cut = end_point(calibration_period_end, tx.tz, name="calibration_period_end")
     cal_period, end_period = period_of(cal_cut, freq), period_of(tx.end_cutoff, freq)
     if cal_cut >= tx.end_cutoff or cal_period >= end_period:
         raise InvalidValueError(
@@ -68,7 +68,8 @@ def calibration_holdout_split(transactions: pd.DataFrame, *, customer_id_col: st
 
     cal = Transactions(codes=tx.codes[in_cal], customer_ids=tx.customer_ids, timestamps=tx.timestamps[in_cal],
                        amounts=None if tx.amounts is None else tx.amounts[in_cal],
-                       observation_period_end=cal_end, n_rows_read=tx.n_rows_read, exclusions=tx.exclusions)
+                       observation_period_end=cal_end, n_rows_read=tx.n_rows_read, exclusions=tx.exclusions,
+                       observation_cutoff=cal_cut, amount_column=tx.amount_column)
     frame = _summarise(cal, end_period=cal_period, freq=freq, time_unit=time_unit)
 
     hold = ~in_cal & ~late_customer

@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..exceptions import InvalidValueError
 from . import periods
 from .transactions import OnInvalid, Transactions, prepare_transactions
+from .validation import MAX_EXAMPLES
 
 
 def occasions(codes: np.ndarray, period: np.ndarray, amounts: np.ndarray | None):
@@ -55,9 +57,21 @@ def _summarise(tx: Transactions, *, end_period: int, freq: str, time_unit: str) 
     )
     if "total_value" in c:
         repeats = c["count"] - 1
-        with np.errstate(invalid="ignore", divide="ignore"):
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
             frame["monetary_value"] = np.where(repeats > 0, (c["total_value"] - c["first_value"]) / repeats, 0.0)
+        overflow = ~np.isfinite(c["total_value"]) | ~np.isfinite(frame["monetary_value"].to_numpy())
+        if overflow.any():
+            raise overflow_error(frame.index[overflow], tx.amount_column)
     return frame
+
+
+def overflow_error(customers: pd.Index, column: str | None) -> InvalidValueError:
+    """The message for customers whose amounts add up beyond the largest float (about 1.8e308)."""
+    return InvalidValueError(
+        f"column {column or 'amount'!r}: the amounts of {len(customers)} customer(s) add up beyond the largest "
+        f"representable number (about 1.8e308; e.g. customers {customers[:MAX_EXAMPLES].tolist()}), so their "
+        "spend would be infinite. Check the column's values and unit (a misplaced exponent or an id column "
+        "read as an amount?) and fix or drop these rows.")
 
 
 def _attach(frame: pd.DataFrame, tx: Transactions, *, freq: str, time_unit: str, **extra) -> pd.DataFrame:
@@ -65,6 +79,7 @@ def _attach(frame: pd.DataFrame, tx: Transactions, *, freq: str, time_unit: str,
         "time_unit": time_unit,
         "freq": freq,
         "observation_period_end": tx.observation_period_end.isoformat(),
+        "observation_cutoff": tx.end_cutoff.isoformat(),
         "n_rows_read": tx.n_rows_read,
         "n_rows_used": len(tx.codes),
         "exclusions": tx.exclusions.to_dict(),
@@ -99,8 +114,11 @@ def rfm_summary(transactions: pd.DataFrame, *, customer_id_col: str, datetime_co
     monetary_value_col : str, optional
         Name of the amount column; adds ``monetary_value``.
     observation_period_end : date-like, optional
-        End of observation: a bare date includes its whole day, a timestamp with a time of day is
-        the exact end. Later transactions are left out and counted. Default: the last transaction.
+        End of observation. A date (:class:`datetime.date`, text without a time such as
+        ``'1997-09-30'``, a :class:`pandas.Period` such as ``Period('1997-09', 'M')``) includes its
+        whole day (a period: up to its last instant); a timestamp (:class:`datetime.datetime`,
+        :class:`pandas.Timestamp`, text with a time part) is the exact end, even at midnight.
+        Later transactions are left out and counted. Default: the last transaction.
     freq : {"D", "W", "M", "h"}
         Granularity of purchase occasions.
     time_unit : {"W", "D", "M", "h"}
@@ -115,7 +133,8 @@ def rfm_summary(transactions: pd.DataFrame, *, customer_id_col: str, datetime_co
     -------
     pandas.DataFrame
         Indexed by customer id. ``attrs`` holds ``time_unit``, ``freq``, ``observation_period_end``,
-        ``n_rows_read``, ``n_rows_used`` and ``exclusions`` (rows and customers left out, by reason);
+        ``observation_cutoff`` (the last instant observed), ``n_rows_read``, ``n_rows_used`` and
+        ``exclusions`` (rows and customers left out, by reason);
         ``n_rows_read == n_rows_used + sum(exclusions["rows"].values())``.
 
     Examples

@@ -8,6 +8,8 @@ the rule, the number of offending rows (with examples) and what to do, or, with
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 import warnings
 from dataclasses import dataclass, field
 from typing import Literal
@@ -16,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import EmptyDataError, ExcludedRowsWarning, InvalidValueError
+from .ids import check_id_kinds
 from .validation import invalid_rows_error, require_columns, require_rows
 
 OnInvalid = Literal["raise", "exclude"]
@@ -57,19 +60,78 @@ class Transactions:
     exclusions: Exclusions
     #: Time zone of the input dates (their wall-clock time is kept), ``None`` when naive.
     tz: object = None
+    #: Last instant observed when the end was given (see :func:`end_point`); ``None``: from the end.
+    observation_cutoff: pd.Timestamp | None = None
+    #: Name of the amount column (for messages about the amounts).
+    amount_column: str | None = None
 
     @property
     def end_cutoff(self) -> pd.Timestamp:
-        """Last instant observed (the whole end day when the end is a bare date)."""
-        return cutoff(self.observation_period_end)
+        """Last instant observed: the whole end day when the end is a date (or the default end, the
+        last transaction, falls at midnight), the exact end when it is a timestamp."""
+        return self.observation_cutoff if self.observation_cutoff is not None else cutoff(self.observation_period_end)
 
 
-def _parse_dates(column: pd.Series, datetime_format: str | None, name: str):
+#: Dates written with the day and the month as 1-2 digit numbers (not ISO): '13/01/2020', '1.2.97'.
+_DAY_MONTH = r"^\s*(\d{1,2})([/.\-])(\d{1,2})[/.\-](\d{2,4})(?!\d)"
+
+
+def check_day_month_order(column: pd.Series, name: str) -> None:
+    """Refuse text dates such as ``'05/01/2020'`` whose day/month order only a format can settle.
+
+    Without a format pandas takes the order from the first value (month first when it can), so a
+    day-first column would be read half as wrong months and half as unparsable. Raise
+    :class:`InvalidValueError` when the values imply day first (some day is above 12), mix both
+    orders, or read both ways (every number up to 12); values that can only be month first pass.
+    ISO dates (``1997-01-31``) are not concerned and cost one look at the first values.
+    """
+    head = column.iloc[:1000].dropna()
+    if not len(head) or not head.astype("str").str.match(_DAY_MONTH).any():
+        return
+    values = pd.Series(pd.unique(column.dropna().astype("str")), dtype="str")
+    parts = values.str.extract(_DAY_MONTH).dropna()
+    if not len(parts):
+        return
+    first, second = parts[0].astype(int).to_numpy(), parts[2].astype(int).to_numpy()
+    shown = values[parts.index]
+    day_first = (first > 12) & (second <= 12)
+    month_first = (second > 12) & (first <= 12)
+    sep = parts[1].iloc[0]
+    year = "%Y" if len(parts[3].iloc[0]) == 4 else "%y"
+    dmy, mdy = f"%d{sep}%m{sep}{year}", f"%m{sep}%d{sep}{year}"
+    has_time = bool(values.str.contains(":", regex=False).any())
+    time_hint = " (add the time part, e.g. ' %H:%M', as the values have one)" if has_time else ""
+    remedy = ("Pass datetime_format= (input.datetime_format in a job config) naming the order, e.g. "
+              f"{dmy!r} or {mdy!r}{time_hint}.")
+
+    def ex(mask) -> str:
+        return ", ".join(repr(v) for v in shown[mask].head(3).tolist())
+
+    if day_first.any() and month_first.any():
+        raise InvalidValueError(
+            f"column {name!r} mixes day-first dates (e.g. {ex(day_first)}) with month-first dates (e.g. "
+            f"{ex(month_first)}); no one day/month order reads them all, and guessing would silently date "
+            f"purchases in the wrong month. Fix the data to one order, then {remedy}")
+    if day_first.any():
+        raise InvalidValueError(
+            f"column {name!r} holds dates with the day first ({int(day_first.sum())} distinct values have a "
+            f"day above 12, e.g. {ex(day_first)}), which would otherwise be read month first where possible "
+            f"(e.g. {values.iloc[0]!r}) and left out as unparsable elsewhere. {remedy.replace(' or ' + repr(mdy), '')}")
+    if not month_first.any():
+        raise InvalidValueError(
+            f"column {name!r}: the day/month order of its dates is ambiguous: every value reads both ways "
+            f"(e.g. {ex(np.ones(len(shown), dtype=bool))}; no number above 12 settles it). {remedy}")
+
+
+def parse_dates(column: pd.Series, datetime_format: str | None, name: str):
     """Parse ``column`` into naive wall-clock timestamps; return them and the column's time zone.
 
     Time-zone-aware values keep their local wall-clock time (a purchase at 21:00 in New York
     belongs to that New York day, not to the next UTC day); the zone is returned so that the
-    observation end can be read in it.
+    observation end can be read in it. Text dates without ``datetime_format`` whose day/month
+    order is not settled are refused (:func:`check_day_month_order`); time-zone-aware values
+    among naive ones (or in several zones) are refused with a message about time zones.
+    Unparsable values become NaT (the callers count or refuse them).
     """
     if isinstance(column.dtype, pd.DatetimeTZDtype):
         return column.dt.tz_localize(None), column.dt.tz
@@ -83,9 +145,13 @@ def _parse_dates(column: pd.Series, datetime_format: str | None, name: str):
                 "1970 they would give meaningless dates. Pass datetime_format= (e.g. '%Y%m%d' for "
                 "19970101) or convert the column with pandas.to_datetime first.")
         column = column.astype("Int64").astype("string")
+    elif datetime_format is None:
+        check_day_month_order(column, name)
+
     def mixed_zones(detail: str = "") -> InvalidValueError:
         return InvalidValueError(
-            f"column {name!r}: dates must share one time zone{detail}. Convert them first, e.g. "
+            f"column {name!r}: dates must share one time zone{detail}; time-zone-aware dates (with an offset "
+            "such as +01:00 or Z) cannot be mixed with naive ones or with other zones. Convert them first, e.g. "
             f"pandas.to_datetime(df[{name!r}], utc=True).dt.tz_convert('Europe/London').")
 
     try:
@@ -94,9 +160,26 @@ def _parse_dates(column: pd.Series, datetime_format: str | None, name: str):
         raise mixed_zones(f" ({exc})") from exc
     if not pd.api.types.is_datetime64_any_dtype(parsed.dtype):  # pandas 2 returns objects instead
         raise mixed_zones()
+    failed = parsed.isna().to_numpy() & column.notna().to_numpy()
+    if failed.any() and parsed.notna().any():
+        # pandas turns a naive date among aware ones (or the reverse) into NaT: say why.
+        bad = column[failed]
+        try:
+            with warnings.catch_warnings():  # pandas' format inference note on the failed values
+                warnings.simplefilter("ignore", UserWarning)
+                as_utc = pd.to_datetime(bad, format=datetime_format, errors="coerce", utc=True)
+        except (ValueError, TypeError):
+            as_utc = None
+        if as_utc is not None and as_utc.notna().any():
+            aware = "time-zone-aware" if parsed.dt.tz is None else "naive"
+            raise mixed_zones(f" ({int(as_utc.notna().sum())} {aware} value(s) among the others, e.g. "
+                              f"{bad[as_utc.notna().to_numpy()].head(3).tolist()})")
     if isinstance(parsed.dtype, pd.DatetimeTZDtype):
         return parsed.dt.tz_localize(None), parsed.dt.tz
     return parsed, None
+
+
+_parse_dates = parse_dates  # former private name, kept for callers in this package
 
 
 def _as_naive(value, tz, *, name: str) -> pd.Timestamp:
@@ -116,10 +199,60 @@ def _as_naive(value, tz, *, name: str) -> pd.Timestamp:
 
 
 def cutoff(stamp: pd.Timestamp) -> pd.Timestamp:
-    """Last instant included by an end date: a bare date (midnight) includes its whole day."""
+    """Last instant included by an end read as a *date* when it falls at midnight (its whole day).
+
+    Used for ends that carry no date/timestamp distinction (the default end, the last
+    transaction); a user-given end goes through :func:`end_point`, which keeps the distinction.
+    """
     if stamp == stamp.normalize():
         return stamp + pd.Timedelta(days=1) - pd.Timedelta(1, "ns")
     return stamp
+
+
+_TIME_PART = re.compile(r"\d[:h]\d|T\d|\d\s*[ap]m", re.IGNORECASE)
+
+
+def is_date_only(value) -> bool:
+    """Whether a user-given end is a *date* (includes its whole day) rather than a timestamp.
+
+    Dates: :class:`datetime.date` (not a datetime), ``numpy.datetime64`` in days or coarser, a
+    :class:`pandas.Period` of a day or longer, and text without a time part (``'1997-09-30'``).
+    Timestamps: :class:`datetime.datetime` and :class:`pandas.Timestamp` (midnight included),
+    ``numpy.datetime64`` in hours or finer, and text with a time part (``'1997-09-30 00:00'``).
+    """
+    if isinstance(value, pd.Period):
+        end = value.end_time
+        return end.normalize() + pd.Timedelta(days=1) - end <= pd.Timedelta(1, "ms")
+    if isinstance(value, dt.datetime):  # pd.Timestamp included
+        return False
+    if isinstance(value, dt.date):
+        return True
+    if isinstance(value, np.datetime64):
+        return np.datetime_data(value.dtype)[0] in ("D", "W", "M", "Y")
+    if isinstance(value, str):
+        return not _TIME_PART.search(value)
+    return False
+
+
+def end_point(value, tz, *, name: str) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """A user-given end of observation (or calibration) and the last instant it includes.
+
+    The rule depends on what was given, not on the clock time: a date (see :func:`is_date_only`)
+    includes its whole day; a timestamp is the exact end, midnight included; a
+    :class:`pandas.Period` ends with its last instant (``Period('1997-09', 'M')``: the whole of
+    30 September). Returns the end as a naive wall-clock timestamp in the data's zone ``tz`` (a
+    date or period as its last day at midnight) and the cutoff.
+    """
+    if isinstance(value, pd.Period):
+        date_only = is_date_only(value)
+        value = value.end_time.normalize() if date_only else value.end_time
+    else:
+        date_only = is_date_only(value)
+    stamp = _as_naive(value, tz, name=name)
+    if date_only:
+        stamp = stamp.normalize()
+        return stamp, stamp + pd.Timedelta(days=1) - pd.Timedelta(1, "ns")
+    return stamp, stamp
 
 
 def _handle(mask, *, column, rule, reason, frame, remedy, on_invalid, exclusions, keep):
@@ -152,10 +285,13 @@ def prepare_transactions(transactions: pd.DataFrame, *, customer_id_col: str, da
         (numbers without a format are refused rather than read as nanoseconds since 1970).
         Time-zone-aware dates keep their local wall-clock time.
     observation_period_end : date-like, optional
-        End of observation; later transactions are left out and counted. A bare date includes its
-        whole day; a timestamp with a time of day is the exact end. With time-zone-aware dates it
-        is read in their zone (a naive end is taken as wall-clock time there). Default: the last
-        transaction.
+        End of observation; later transactions are left out and counted. A date
+        (:class:`datetime.date`, ``'1997-09-30'``, a daily or monthly :class:`pandas.Period`)
+        includes its whole day (a period: up to its last instant); a timestamp
+        (:class:`datetime.datetime`, :class:`pandas.Timestamp`, text with a time part) is the exact
+        end, even at midnight. With time-zone-aware dates it is read in their zone (a naive end is
+        taken as wall-clock time there). Default: the last transaction (its whole day when it falls
+        at midnight).
     on_invalid : {"raise", "exclude"}
         Whether invalid rows stop the run or are excluded and counted.
 
@@ -177,12 +313,13 @@ def prepare_transactions(transactions: pd.DataFrame, *, customer_id_col: str, da
     common = dict(frame=frame, on_invalid=on_invalid, exclusions=exclusions)
 
     ids = frame[customer_id_col]
+    check_id_kinds(ids, column=customer_id_col, what="The transactions table")
     keep = _handle(ids.isna().to_numpy(), column=customer_id_col, rule="customer id must not be missing",
                    reason="missing_customer_id", remedy="Fill in or drop the rows without a customer.",
                    keep=keep, **common)
 
     raw_dates = frame[datetime_col]
-    dates, tz = _parse_dates(raw_dates, datetime_format, datetime_col)
+    dates, tz = parse_dates(raw_dates, datetime_format, datetime_col)
     missing_date = raw_dates.isna().to_numpy()
     keep = _handle(missing_date, column=datetime_col, rule="date must not be missing",
                    reason="missing_date", remedy="Fill in or drop the rows without a date.", keep=keep, **common)
@@ -232,14 +369,15 @@ def prepare_transactions(transactions: pd.DataFrame, *, customer_id_col: str, da
     first_date = stamps[keep].min()
     if observation_period_end is None:
         end = pd.Timestamp(stamps[keep].max())
+        end_cut = cutoff(end)
     else:
-        end = _as_naive(observation_period_end, tz, name="observation_period_end")
-        if cutoff(end) < first_date:
+        end, end_cut = end_point(observation_period_end, tz, name="observation_period_end")
+        if end_cut < first_date:
             raise InvalidValueError(
                 f"observation_period_end {end} is before the first transaction "
                 f"({pd.Timestamp(first_date)}): all {int(keep.sum())} valid rows come after it and no data "
                 "would be observed. Pass a later date.")
-    after = keep & (stamps > np.datetime64(cutoff(end).as_unit("ns")))
+    after = keep & (stamps > np.datetime64(end_cut.as_unit("ns")))
     exclusions.add_rows("after_observation_end", after.sum())
     keep &= ~after
 
@@ -247,4 +385,5 @@ def prepare_transactions(transactions: pd.DataFrame, *, customer_id_col: str, da
     customer_ids = pd.Index(customer_ids, name=customer_id_col)
     return Transactions(codes=codes.astype(np.int64), customer_ids=customer_ids, timestamps=stamps[keep],
                         amounts=None if amounts is None else amounts[keep],
-                        observation_period_end=end, n_rows_read=len(frame), exclusions=exclusions, tz=tz)
+                        observation_period_end=end, n_rows_read=len(frame), exclusions=exclusions, tz=tz,
+                        observation_cutoff=end_cut, amount_column=monetary_value_col)

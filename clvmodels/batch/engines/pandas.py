@@ -5,12 +5,26 @@ from __future__ import annotations
 import pandas as pd
 
 from ...data.transactions import cutoff
+from ...exceptions import InvalidValueError
 from ...models import MODELS
 from ..fitting import fit_models, split_models
-from ..inputs import apply_filters, lost_customer_reasons, prepare_summary, read_frame
+from ..inputs import (apply_filters, duplicate_rows, lost_customer_reasons, needed_columns, prepare_summary,
+                      read_frame, row_keys, warn_duplicates)
 from ..progress import Progress
 from ..scoring import score_chunks, summarise
 from . import Summaries
+
+
+def _summarise(frame: pd.DataFrame, config, kind: str, *, key: str, end=None) -> pd.DataFrame:
+    """:func:`~clvmodels.batch.scoring.summarise`, with an end before the data named by its config key."""
+    try:
+        return summarise(frame, config, kind, end=end)
+    except InvalidValueError as err:
+        text = str(err)
+        if text.startswith("observation_period_end") and "before the first transaction" in text:
+            raise InvalidValueError(f"{key} {text.split(' ', 1)[1].replace('Pass a later date.', '')}"
+                                    f"Set {key} to a later date.") from None
+        raise
 
 
 class PandasEngine:
@@ -35,19 +49,26 @@ class PandasEngine:
                 out.customers = {"in_input": len(frame), "in_summary": len(summary), "excluded": dict(excluded)}
                 out.info = {"time_unit": config.summary.time_unit}
                 return out
-            frame, removed, filtered = apply_filters(frame, inp)
+            duplicates = duplicate_rows(frame[inp.customer_id], row_keys(frame, needed_columns(inp)))
+            n_duplicates = int(duplicates.sum())
+            warn_duplicates(n_duplicates, inp)
+            frame, removed, filtered = apply_filters(frame, inp, duplicates=duplicates)
             out.transactions = frame
             kind = MODELS[config.customer_model.name].kind
             cal = config.summary.calibration_period_end
             if score:
-                out.score = summarise(frame, config, kind)
+                out.score = _summarise(frame, config, kind, key="summary.observation_period_end")
             if fit:
-                out.fit = out.score if cal is None and score else summarise(frame, config, kind, end=cal)
+                out.fit = out.score if cal is None and score else \
+                    _summarise(frame, config, kind, end=cal, key="summary.calibration_period_end")
             reference = out.score if score else out.fit
             attrs = reference.attrs
             excluded = {**filtered, **attrs["exclusions"]["rows"]}
-            out.rows = {"read": source.rows, "used": attrs["n_rows_used"], "excluded": excluded}
-            end = cutoff(pd.Timestamp(attrs["observation_period_end"]).tz_localize(None))
+            out.rows = {"read": source.rows, "used": attrs["n_rows_used"], "duplicates": n_duplicates,
+                        "excluded": excluded}
+            # the summary's last observed instant (discrete and subscription summaries: the end day)
+            end = pd.Timestamp(attrs.get("observation_cutoff") or cutoff(pd.Timestamp(attrs["observation_period_end"])))
+            end = end.tz_localize(None)
             if excluded or attrs["exclusions"]["customers"]:
                 in_input, lost = lost_customer_reasons(frame, removed, reference.index, inp, end)
             else:  # every row was used, so every customer is in the summary
