@@ -1,7 +1,14 @@
 """The YAML run configuration: a versioned pydantic schema with helpful errors.
 
 Unknown keys are rejected with a "did you mean" hint, and every problem is reported at once with
-its location (``summary.freq``, ``models[1]``...). Paths are relative to the working directory.
+its location (``summary.freq``, ``models[1].options.max_iter``...). Paths are relative to the
+working directory.
+
+Validation builds what the job builds: each model is constructed from its options (the checks of
+:func:`clvmodels.batch.fitting.option_problems`), sizes are bounded (:mod:`.limits`: the working
+memory of one scoring chunk is estimated and refused above 4 GiB), and the YAML is read with the
+limits of :mod:`.yamlsafe` (size, depth, aliases, duplicate keys, UTF-8). So ``load_config``, and
+with it every command and ``clvmodels validate``, refuses the same configs.
 """
 
 from __future__ import annotations
@@ -12,11 +19,14 @@ import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from ..exceptions import ConfigError
 from ..models import MODELS
+from . import limits
+from .fitting import option_problems
+from .yamlsafe import read_yaml
 
 DATASETS = ("cdnow_sample", "cdnow_master")
 #: Model kinds that describe customers' purchases or renewals; a run has exactly one of them.
@@ -113,19 +123,48 @@ class ModelSpec(_Section):
             raise ValueError(f"unknown model {name!r} (available: {', '.join(sorted(MODELS))}){hint}")
         return name
 
+    @model_validator(mode="after")
+    def _builds(self):
+        """Build the model as the job will (the same checks as ``fitting.construct_models``)."""
+        problems = option_problems(self.name, self.options)
+        if problems:  # format_errors lists each at models[i].options.<key>
+            raise PydanticCustomError("model_option", "{message}", {"message": "; ".join(
+                f"{'' if key is None else f'{key}: '}{message}" for key, message in problems), "problems": problems})
+        return self
+
 
 class ClvConfig(_Section):
-    horizon_months: Annotated[int, Field(ge=1)] = 12
-    discount_rate: Annotated[float, Field(gt=-1)] = 0.01
-    margin: Annotated[float, Field(gt=0)] = 1.0
+    horizon_months: Annotated[int, Field(ge=1)] = Field(
+        12, description=f"Months of CLV, at most {limits.MAX_HORIZON_MONTHS} (100 years).")
+    discount_rate: Annotated[float, Field(gt=-1, allow_inf_nan=False)] = 0.01
+    margin: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 1.0
+
+    @field_validator("horizon_months")
+    @classmethod
+    def _months(cls, months):
+        if months > limits.MAX_HORIZON_MONTHS:
+            raise ValueError(f"at most {limits.MAX_HORIZON_MONTHS} months (100 years), got {months:,}: with any "
+                             "positive discount rate later months add next to nothing, and each month is "
+                             "evaluated for every customer. Lower it")
+        return months
 
 
 class IntervalsConfig(_Section):
     """Intervals from parameter uncertainty: adds ``<column>_lower`` / ``<column>_upper``."""
 
     ci_level: Annotated[float, Field(gt=0, lt=1)] = 0.9
-    n_draws: Annotated[int, Field(ge=10)] = 200
-    seed: int = 0
+    n_draws: Annotated[int, Field(ge=10)] = Field(
+        200, description=f"Parameter draws, 10 to {limits.MAX_N_DRAWS:,}; 200 to 2,000 give stable intervals.")
+    seed: Annotated[int, Field(ge=0)] = Field(0, description="Seed of the draws (0 or more): same seed, same intervals.")
+
+    @field_validator("n_draws")
+    @classmethod
+    def _draws(cls, n_draws):
+        if n_draws > limits.MAX_N_DRAWS:
+            raise ValueError(f"at most {limits.MAX_N_DRAWS:,} draws, got {n_draws:,}: each draw evaluates the "
+                             "models once for every customer (and holds a copy of them). 200 to 2,000 give "
+                             "stable intervals; lower it")
+        return n_draws
 
 
 class PredictionsConfig(_Section):
@@ -136,7 +175,8 @@ class PredictionsConfig(_Section):
     continuous-time models and per period for bgbb and sbg.
     """
 
-    horizons: list[Annotated[float, Field(gt=0)]] | None = None
+    horizons: list[Annotated[float, Field(gt=0, allow_inf_nan=False)]] | None = Field(
+        None, max_length=limits.MAX_HORIZONS, description=f"At most {limits.MAX_HORIZONS} horizons (a score column each).")
     clv: ClvConfig = Field(default_factory=ClvConfig)
     intervals: IntervalsConfig | None = None
 
@@ -155,8 +195,9 @@ class EngineConfig(_Section):
     """Where the summary and the scoring run: in this process (pandas) or on a Dask cluster."""
 
     type: Literal["pandas", "dask"] = "pandas"
-    chunk_size: Annotated[int, Field(ge=1000)] = Field(
-        250_000, description="Customers scored at a time (bounds memory).")
+    chunk_size: Annotated[int, Field(ge=1000, le=limits.MAX_CHUNK_SIZE)] = Field(
+        250_000, description=f"Customers scored at a time (bounds memory), 1,000 to {limits.MAX_CHUNK_SIZE:,}; "
+                             "with the horizons and intervals, one chunk may need at most 4 GiB.")
     scheduler: str | None = Field(None, description="dask: 'local' (a LocalCluster on this machine) or a "
                                                     "scheduler address such as 'tcp://10.0.0.5:8786'.")
     partitions: Annotated[int, Field(ge=1)] | None = Field(
@@ -216,7 +257,14 @@ class KpiCostsConfig(KpiTableConfig):
     """Orders with costs for customer profitability (without ``cost``, ``kpis.margin`` is used)."""
 
     cost: str | None = Field(None, description="Cost of goods per order.")
-    cost_to_serve: float | str = Field(0.0, description="Cost to serve per order: a number or a column.")
+    cost_to_serve: float | str = Field(0.0, description="Cost to serve per order: a number (0 or more) or a column.")
+
+    @field_validator("cost_to_serve")
+    @classmethod
+    def _cost(cls, cost):
+        if isinstance(cost, float) and not (cost >= 0 and cost != float("inf")):
+            raise ValueError(f"a cost to serve per order is a finite number, 0 or more, or a column name; got {cost!r}")
+        return cost
     returns: str | None = Field(None, description="Refunded amount per order.")
 
 
@@ -227,6 +275,13 @@ class KpiSurveysConfig(KpiTableConfig):
     question_type: str = "question_type"
     score: str = "score"
     ces_scale: tuple[int, int] = (1, 7)
+
+    @field_validator("ces_scale")
+    @classmethod
+    def _ordered(cls, scale):
+        if not scale[0] < scale[1]:
+            raise ValueError(f"ces_scale is [lowest, highest] with lowest < highest, got {list(scale)}")
+        return scale
 
 
 class SegmentsConfig(_Section):
@@ -240,6 +295,13 @@ class SegmentsConfig(_Section):
     loyal_min_frequency: Annotated[int, Field(ge=1)] = 2
     new_max_age: Annotated[float, Field(gt=0)] | None = 13.0
 
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.alive_low > self.alive_high:
+            raise ValueError(f"alive_low ({self.alive_low:g}) must not exceed alive_high ({self.alive_high:g}): "
+                             "customers below alive_low are lost, those at alive_high or above are alive")
+        return self
+
 
 class KpisConfig(_Section):
     """Business KPIs beside the scores: tables in ``kpis/`` and a page ``kpis/report.html``."""
@@ -251,6 +313,13 @@ class KpisConfig(_Section):
     customers: KpiCustomersConfig | None = None
     costs: KpiCostsConfig | None = None
     surveys: KpiSurveysConfig | None = None
+
+
+def _check_memory(parts: dict, **kwargs) -> None:
+    try:
+        limits.check_chunk_memory(parts, **kwargs)
+    except limits.TooBig as err:
+        raise _located(err.key, str(err)) from None
 
 
 class RunConfig(_Section):
@@ -303,6 +372,19 @@ class RunConfig(_Section):
                                       or self.input.kind != "transactions" or self.engine.type != "pandas"):
             raise ValueError("kpis need transactions (input.kind: transactions), a continuous-time purchase model "
                              "with a spend model (for CLV) and the pandas engine")
+        rate = self.predictions.clv.discount_rate
+        if customer == ["discrete_purchase"] and rate <= 0:
+            raise _located("predictions.clv.discount_rate", f"per opportunity for a discrete-time model (bgbb), "
+                           f"it must be positive (e.g. 0.1), got {rate:g}")
+        if customer == ["retention"] and rate < 0:
+            raise _located("predictions.clv.discount_rate", f"per contract period for a subscription model (sbg), "
+                           f"it must be 0 or more (e.g. 0.01), got {rate:g}")
+        p = self.predictions
+        clv = customer == ["purchase"] and kinds.count("spend") == 1
+        _check_memory(limits.chunk_memory(
+            chunk_size=self.engine.chunk_size, horizon_months=p.clv.horizon_months if clv else None,
+            n_draws=None if p.intervals is None else p.intervals.n_draws,
+            n_horizons=len(p.horizons or [1, 5])), chunk_size=self.engine.chunk_size)
         return self
 
     @property
@@ -321,8 +403,8 @@ class SplitConfig(_Section):
 class DiagnosticsConfig(_Section):
     """Bins of the diagnostic tables."""
 
-    max_frequency: Annotated[int, Field(ge=1)] = 7
-    reliability_bins: Annotated[int, Field(ge=2)] = 10
+    max_frequency: Annotated[int, Field(ge=1, le=limits.MAX_DIAGNOSTIC_BINS)] = 7
+    reliability_bins: Annotated[int, Field(ge=2, le=limits.MAX_DIAGNOSTIC_BINS)] = 10
 
 
 class ReportOutputConfig(_Section):
@@ -347,14 +429,18 @@ class BayesianCompareConfig(_Section):
                                             "(variational; draws * chains draws from the approximation).")
     sampler: Literal["nutpie", "pymc"] | None = Field(None, description="NUTS implementation; default "
                                                       "nutpie when installed.")
-    draws: Annotated[int, Field(ge=1)] = Field(1000, description="Kept draws per chain.")
-    tune: Annotated[int, Field(ge=0)] = Field(1000, description="Warm-up iterations per chain.")
-    chains: Annotated[int, Field(ge=1)] = Field(4, description="Chains (at least 2 for R-hat).")
+    draws: Annotated[int, Field(ge=1, le=limits.MAX_BAYES_DRAWS)] = Field(
+        1000, description=f"Kept draws per chain, at most {limits.MAX_BAYES_DRAWS:,}.")
+    tune: Annotated[int, Field(ge=0, le=limits.MAX_BAYES_DRAWS)] = Field(
+        1000, description=f"Warm-up iterations per chain, at most {limits.MAX_BAYES_DRAWS:,}.")
+    chains: Annotated[int, Field(ge=1, le=limits.MAX_BAYES_CHAINS)] = Field(
+        4, description=f"Chains (at least 2 for R-hat), at most {limits.MAX_BAYES_CHAINS}.")
     cores: Annotated[int, Field(ge=1)] | None = Field(None, description="Chains run in parallel "
                                                       "(default: one per chain, up to the CPU count).")
     target_accept: Annotated[float, Field(gt=0, lt=1)] = Field(0.8, description="Raise to 0.95 when fits "
                                                                "report divergences.")
-    random_seed: int | None = Field(0, description="Seed of every fit: same seed, same report.")
+    random_seed: Annotated[int, Field(ge=0, le=2**32 - 1)] | None = Field(
+        0, description="Seed of every fit (0 to 2**32 - 1): same seed, same report.")
 
     @field_validator("method", mode="before")
     @classmethod
@@ -409,7 +495,16 @@ class CompareConfig(_Section):
         if end is not None and self.split.calibration_period_end >= end:
             raise ValueError(f"split.calibration_period_end ({self.split.calibration_period_end}) must come before "
                              f"summary.observation_period_end ({end}): the holdout period would be empty")
+        if kinds.count("spend"):  # the report's CLV, all customers in chunks of the CLV function
+            _check_memory(limits.chunk_memory(
+                chunk_size=limits.CLV_CHUNK, horizon_months=self.predictions.clv.horizon_months, n_draws=None,
+                n_horizons=0), chunk_size=limits.CLV_CHUNK, chunk_key=None)
         return self
+
+
+def _located(where: str, message: str) -> PydanticCustomError:
+    """An error of a section's validator located at the key ``where`` (dotted, within the section)."""
+    return PydanticCustomError("located", "{where}: {message}", {"where": where, "message": message})
 
 
 def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:
@@ -445,6 +540,11 @@ def format_errors(err: ValidationError, source: str, schema: type[BaseModel] = R
             close = difflib.get_close_matches(str(key), _fields_at(schema, loc[:-1]), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             lines.append(f"  - {_location(loc)}: unknown key {key!r}{hint}")
+        elif e["type"] == "model_option":  # a model's constructor options (ModelSpec._builds)
+            for key, message in e["ctx"]["problems"]:
+                lines.append(f"  - {_location((*loc, 'options', *([] if key is None else [key])))}: {message}")
+        elif e["type"] == "located":  # a rule on several keys, blamed on one (_located)
+            lines.append(f"  - {_location((*loc, *e['ctx']['where'].split('.')))}: {e['ctx']['message']}")
         else:
             msg = e["msg"].removeprefix("Value error, ")
             lines.append(f"  - {_location(loc)}: {msg}")
@@ -464,7 +564,8 @@ def parse_config(raw: Any, *, source: str = "config", schema: type[BaseModel] = 
 
 
 def load_config(path: str | Path, schema: type[BaseModel] | None = None):
-    """Read a YAML config with ``yaml.safe_load`` and validate it as ``schema`` (a
+    """Read a YAML config (:func:`~clvmodels.batch.yamlsafe.read_yaml`: ``yaml.safe_load`` with
+    limits on size, depth and aliases, duplicate keys refused) and validate it as ``schema`` (a
     :class:`RunConfig` by default, :class:`CompareConfig` for ``clvmodels compare``).
 
     Raises
@@ -472,13 +573,4 @@ def load_config(path: str | Path, schema: type[BaseModel] | None = None):
     ConfigError
         Listing every problem with its location, and the closest valid key for unknown keys.
     """
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise ConfigError(f"cannot read config {path}: {err.strerror}.") from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{path} is not valid YAML: {err}") from None
-    return parse_config(raw, source=str(path), schema=schema or RunConfig)
+    return parse_config(read_yaml(path), source=str(path), schema=schema or RunConfig)

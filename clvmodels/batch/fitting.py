@@ -6,10 +6,17 @@ A continuous-time purchase model reads only ``(frequency, recency, T)`` and the 
 memory (pandas engine) each model is fitted on it and compresses its own rows, once; Dask reduces
 on the cluster and gathers the compressed table. Discrete-time and subscription models are
 fitted on the summary itself.
+
+The models are built in one place, :func:`construct_models` (with :func:`option_problems`, the
+checks the config schema runs too), so that ``clvmodels validate`` refuses every model option
+that ``run``, ``fit`` or ``compare`` would.
 """
 
 from __future__ import annotations
 
+import difflib
+import inspect
+import math
 from collections.abc import Callable
 
 import pandas as pd
@@ -20,14 +27,103 @@ from ..models import MODELS
 COMPRESSIBLE = ("purchase", "spend")
 
 
-def _construct(config):
-    models = {}
-    for i, spec in enumerate(config.models):
+def model_options(cls) -> list[str]:
+    """The keyword options a model class's constructor takes (``ci_level``, ``max_iter``, ...)."""
+    names: list[str] = []
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None:
+            continue
+        params = inspect.signature(init).parameters.values()
+        names += [p.name for p in params if p.kind is p.KEYWORD_ONLY and p.name not in names]
+        if not any(p.kind is p.VAR_KEYWORD for p in params):
+            break
+    return names
+
+
+def _setting_problem(cls, key: str, value) -> str | None:
+    """What is wrong with one of the base settings (``ci_level``, ``max_iter``, ``start``), or None.
+
+    The models check their own settings when they are built; this restates the rules of the three
+    settings every model shares, so that a config is refused whatever the model's version checks.
+    """
+    if key == "ci_level":
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
+            return f"must be a number between 0 and 1 (exclusive), e.g. 0.95; got {value!r}"
+    elif key == "max_iter":
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            return f"must be a positive whole number of optimiser iterations, e.g. 1000; got {value!r}"
+    elif key == "start" and value is not None:
+        names = list(getattr(cls, "param_names", ()))
+        if not isinstance(value, dict):
+            return f"must map parameter names ({', '.join(names)}) to positive numbers; got {value!r}"
+        unknown = [k for k in value if k not in names]
+        if unknown:
+            return f"names {unknown}, which are not parameters of {cls.name!r} (its parameters: {', '.join(names)})"
+        bad = {k: v for k, v in value.items() if isinstance(v, bool) or not isinstance(v, (int, float))
+               or not math.isfinite(v) or v <= 0}
+        if bad:
+            return f"starting values must be positive finite numbers; got {bad}"
+    return None
+
+
+def option_problems(name: str, options: dict) -> list[tuple[str | None, str]]:
+    """Every problem of a model's constructor options, as ``(option or None, message)`` pairs.
+
+    Unknown options are named with the closest known one; each known option is checked by
+    building the model with it alone (the model's own checks, plus :func:`_setting_problem`),
+    then all together. An empty list: the model builds.
+    """
+    cls = MODELS[name]
+    known = model_options(cls)
+    problems: list[tuple[str | None, str]] = []
+    for key in options:
+        if key not in known:
+            close = difflib.get_close_matches(str(key), known, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            problems.append((key, f"unknown option for {name!r} (its options: {', '.join(known)}){hint}"))
+            continue
+        problem = _setting_problem(cls, key, options[key])
+        if problem is None:
+            try:
+                cls(**{key: options[key]})
+            except (TypeError, ValueError) as err:
+                problem = str(err).rstrip(".").removeprefix(f"{key} ")
+        if problem is not None:
+            problems.append((key, problem))
+    if not problems:
         try:
-            models[spec.name] = MODELS[spec.name](**spec.options)
+            cls(**options)
         except (TypeError, ValueError) as err:
-            raise ConfigError(f"models[{i}].options for {spec.name!r}: {err}") from None
-    return models
+            problems.append((None, str(err).rstrip(".")))
+    return problems
+
+
+def build_model(name: str, options: dict, *, where: str = "options"):
+    """The model ``name`` built with ``options``, exactly as a job builds it.
+
+    Raises
+    ------
+    ConfigError
+        Naming ``<where>.<option>`` and what is wrong, for every bad option.
+    """
+    problems = option_problems(name, options)
+    if problems:
+        raise ConfigError("; ".join(f"{where}{'' if key is None else f'.{key}'}: {msg}" for key, msg in problems) + ".")
+    return MODELS[name](**options)
+
+
+def construct_models(config) -> dict:
+    """Every configured model, unfitted, by name: what ``run``, ``fit``, ``compare`` and
+    ``validate`` all build (the config schema calls the same checks, :func:`option_problems`).
+
+    Raises
+    ------
+    ConfigError
+        With the location ``models[i].options.<option>`` of each bad option.
+    """
+    return {spec.name: build_model(spec.name, spec.options, where=f"models[{i}].options")
+            for i, spec in enumerate(config.models)}
 
 
 def fit_models(config, table_for: Callable[[list[str]], pd.DataFrame] | None = None, *, summary=None,
@@ -46,7 +142,7 @@ def fit_models(config, table_for: Callable[[list[str]], pd.DataFrame] | None = N
         The summary's columns (to tell a missing amount column apart).
     """
     fitted = {}
-    for name, model in _construct(config).items():
+    for name, model in construct_models(config).items():
         if model.kind == "spend" and "monetary_value" not in columns:
             raise DataError(f"model {name!r} needs amounts, but input.monetary_value is not set.")
         if summary is not None or model.kind not in COMPRESSIBLE:
