@@ -115,6 +115,7 @@ def test_dask_summary_input_and_bad_rows(tmp_path, log_dir, scheduler, capsys):
     reference = clvmodels.BetaGeoModel().fit(summary)
     assert manifest["models"]["bgnbd"]["params"] == pytest.approx(reference.params_.to_dict(), rel=1e-9)
     scores = pd.read_parquet(tmp_path / "s" / "scores.parquet").set_index("customer_id")
+    scores.index = scores.index.astype(int)  # the job reads ids as text (input.customer_id_dtype)
     np.testing.assert_allclose(scores["p_alive"], reference.probability_alive(summary).loc[scores.index], rtol=1e-9)
 
     strict = _config(tmp_path, log_dir, "strict", f"{{type: dask, scheduler: '{scheduler}'}}")

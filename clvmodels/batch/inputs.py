@@ -440,16 +440,21 @@ def lost_customer_reasons(frame: pd.DataFrame, removed: pd.DataFrame, summary_id
     return len(all_ids), {str(k): int(v) for k, v in labels.value_counts().sort_index().items()}
 
 
+def summary_duplicates_error(count: int, examples: list) -> InvalidValueError:
+    """The message for customers listed more than once in a summary (within a file or across files)."""
+    return InvalidValueError(
+        f"the summary lists {count} customer(s) more than once (e.g. {examples}); a summary has one row per "
+        "customer, and scoring a customer twice would double their value. Rebuild it (check that no two "
+        "summary files cover the same customers), or read the transactions instead (input.kind: transactions).")
+
+
 def prepare_summary(frame: pd.DataFrame, cfg, time_unit: str) -> tuple[pd.DataFrame, dict[str, int]]:
     """Check a precomputed summary: unique customers, valid values (or excluded and counted)."""
     columns = list(SUMMARY_COLUMNS) + (["monetary_value"] if cfg.monetary_value else [])
     frame = frame.rename(columns={cfg.monetary_value: "monetary_value"} if cfg.monetary_value else {})
     duplicated = frame[cfg.customer_id].duplicated()
     if duplicated.any():
-        raise InvalidValueError(
-            f"the summary lists {int(duplicated.sum())} customer(s) more than once (e.g. "
-            f"{frame.loc[duplicated, cfg.customer_id].head(3).tolist()}); a summary has one row per customer. "
-            "Rebuild it, or read the transactions instead (input.kind: transactions).")
+        raise summary_duplicates_error(int(duplicated.sum()), frame.loc[duplicated, cfg.customer_id].head(3).tolist())
     missing_id = frame[cfg.customer_id].isna().to_numpy()
     values = frame[columns].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
     bad = missing_id | ~np.isfinite(values).all(axis=1) | (values < 0).any(axis=1)

@@ -12,8 +12,13 @@
 4. Scores are computed per partition on the workers and streamed to the client partition by
    partition (a few in flight), which appends them to one output file.
 
-A precomputed summary (``input.kind: summary``) is validated partition by partition; a customer
-listed twice in two different files is not detected (within a file it is).
+The input goes through the pandas engine's functions: the same files are read or refused
+(:func:`~clvmodels.batch.inputs.resolve_files`), ids are normalised by
+:func:`~clvmodels.batch.inputs.normalise_frame`, dates parsed by the data layer's
+:func:`~clvmodels.data.transactions.parse_dates`, and exact duplicate rows found by
+:func:`~clvmodels.batch.inputs.duplicate_rows` after the shuffle by customer (every copy of a row
+is then in one partition). A precomputed summary (``input.kind: summary``) is shuffled by customer
+before it is validated, so a customer listed in two files is refused as the pandas engine does.
 
 Nothing here is imported unless ``engine.type`` is ``dask``.
 """
@@ -27,20 +32,22 @@ import numpy as np
 import pandas as pd
 
 from ...data.summary import _summarise, period_of
-from ...data.transactions import Exclusions, Transactions, _as_naive, _parse_dates, cutoff
+from ...data.transactions import Exclusions, Transactions, cutoff, end_point, parse_dates
 from ...data.validation import invalid_rows_error
-from ...exceptions import ConfigError, EmptyDataError
+from ...exceptions import ConfigError, EmptyDataError, InvalidValueError
 from ..fitting import fit_models
-from ..inputs import Source, _check_parquet, _read_csv, needed_columns, prepare_summary, resolve_files
+from ..inputs import (Source, check_distinct_files, check_parquet, duplicate_rows, file_entry, id_dtype,
+                      needed_columns, normalise_frame, prepare_summary, read_csv, resolve_files, row_keys,
+                      sha256_of, summary_duplicates_error, warn_duplicates)
 from ..progress import Progress
 from ..scoring import score_chunks
 from . import Summaries
 
 #: Row reason codes: 0 is a used row; filters first, then the data layer's rules in its order.
-REASONS = ("used", "return", "zero_amount", "before_start_date", "missing_customer_id", "missing_date",
-           "unparsable_date", "date_out_of_range", "missing_amount", "non_numeric_amount", "infinite_amount",
-           "negative_amount")
-FILTERS = ("return", "zero_amount", "before_start_date")
+REASONS = ("used", "return", "zero_amount", "before_start_date", "duplicate_row", "missing_customer_id",
+           "missing_date", "unparsable_date", "date_out_of_range", "missing_amount", "non_numeric_amount",
+           "infinite_amount", "negative_amount")
+FILTERS = ("return", "zero_amount", "before_start_date", "duplicate_row")
 IN_FLIGHT_PER_WORKER = 2
 
 
@@ -63,7 +70,8 @@ def _rule(reason: str, cfg) -> tuple[str, str, str]:
 
 
 def prepare_partition(part: pd.DataFrame, cfg) -> pd.DataFrame:
-    """Validate and filter one partition: customer, timestamp, amount and a reason code per row."""
+    """Validate and filter one partition: customer, timestamp, amount, a reason code and a row key
+    (:func:`~clvmodels.batch.inputs.row_keys`, to find exact duplicates after the shuffle) per row."""
     code = np.zeros(len(part), dtype=np.int8)
 
     def mark(reason: str, mask) -> None:
@@ -87,7 +95,7 @@ def prepare_partition(part: pd.DataFrame, cfg) -> pd.DataFrame:
         if f.exclude_zero_amounts:
             mark("zero_amount", amounts == 0)
     raw_dates = part[cfg.datetime]
-    dates, _ = _parse_dates(raw_dates, cfg.datetime_format, cfg.datetime)
+    dates, _ = parse_dates(raw_dates, cfg.datetime_format, cfg.datetime)
     if f.start_date is not None:
         mark("before_start_date", (dates < pd.Timestamp(f.start_date)).to_numpy())
     mark("missing_customer_id", part[cfg.customer_id].isna().to_numpy())
@@ -102,10 +110,24 @@ def prepare_partition(part: pd.DataFrame, cfg) -> pd.DataFrame:
         mark("negative_amount", amounts < 0)
     out = pd.DataFrame({"customer": part[cfg.customer_id].array,
                         "stamp": dates.to_numpy(dtype="datetime64[ns]"),
-                        "reason": code}, index=part.index)
+                        "reason": code, "key": row_keys(part, needed_columns(cfg))}, index=part.index)
     if amounts is not None:
         out["amount"] = amounts
     return out
+
+
+def mark_duplicates(part: pd.DataFrame, *, drop: bool) -> pd.DataFrame:
+    """Flag the exact duplicate rows of a partition holding all rows of its customers; with ``drop``
+    they get the reason ``duplicate_row`` unless an earlier filter left them out (the pandas
+    engine's order: filters, then duplicates, then the data layer's rules)."""
+    dup = duplicate_rows(part["customer"], part["key"].to_numpy())
+    part = part.assign(duplicate=dup)
+    if drop and dup.any():
+        reason = part["reason"].to_numpy().copy()
+        earlier = np.isin(reason, [REASONS.index(r) for r in FILTERS[:3]])
+        reason[dup & ~earlier] = REASONS.index("duplicate_row")
+        part["reason"] = reason
+    return part
 
 
 def _used(part: pd.DataFrame, end: pd.Timestamp) -> np.ndarray:
@@ -137,6 +159,7 @@ def account_partition(part: pd.DataFrame, *, end: pd.Timestamp) -> pd.DataFrame:
     known = part["customer"].notna().to_numpy()
     customers = part.loc[known, "customer"]
     records.append(("in_input", "", int(customers.nunique())))
+    records.append(("duplicates", "", int(part["duplicate"].sum())))
     seen = customers[used[known]].unique()
     lost = ~customers.isin(seen).to_numpy()
     if lost.any():
@@ -146,6 +169,12 @@ def account_partition(part: pd.DataFrame, *, end: pd.Timestamp) -> pd.DataFrame:
         joined = reasons.sort_values("reason").groupby("customer", sort=False)["reason"].agg("+".join)
         records += [("customers", k, int(v)) for k, v in joined.value_counts().items()]
     return pd.DataFrame(records, columns=["what", "key", "count"])
+
+
+def _summary_duplicates(part: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Customers listed more than once in a partition holding all rows of its customers."""
+    dup = part[column].duplicated()
+    return pd.DataFrame({"count": [int(dup.sum())], "examples": [part.loc[dup, column].head(3).tolist()]})
 
 
 def _score_partition(part, customer_model, spend_model, predictions, time_unit, chunk_size):
@@ -194,24 +223,37 @@ class DaskEngine:
 
             frame, source = read_frame(cfg)
             return dd.from_pandas(frame, npartitions=max(1, self.n_workers)), source
-        files = resolve_files(cfg)
-        columns = needed_columns(cfg)
         source = Source()
+        files = resolve_files(cfg, source)
+        digests = [sha256_of(f) for f, _ in files]
+        check_distinct_files(files, digests)
+        columns = needed_columns(cfg)
         if files[0][1] == "parquet":
-            for file, _ in files:
-                rows = _check_parquet(file, cfg)
-                source.files.append({"path": str(file.resolve()), "format": "parquet",
-                                     "bytes": file.stat().st_size, "rows": int(rows)})
-            ddf = dd.read_parquet([str(f) for f, _ in files], columns=columns)
+            import pyarrow.parquet as pq
+
+            groups: dict[str, list[str]] = {}  # files of one schema are read together
+            for (file, _), digest in zip(files, digests):
+                rows = check_parquet(file, cfg)
+                source.files.append(file_entry(file, "parquet", rows, digest))
+                schema = pq.ParquetFile(file).schema_arrow
+                groups.setdefault(str([schema.field(c).type for c in columns]), []).append(str(file))
+            parts = [self._normalised(dd.read_parquet(group, columns=columns), cfg) for group in groups.values()]
+            ddf = parts[0] if len(parts) == 1 else dd.concat(parts)
         else:
-            for file, _ in files:
-                rows = len(_read_csv(file, columns, cfg))  # checks the header, counts the rows
-                source.files.append({"path": str(file.resolve()), "format": "csv",
-                                     "bytes": file.stat().st_size, "rows": rows})
-            ddf = dd.read_csv([str(f) for f, _ in files], usecols=columns)
+            for (file, _), digest in zip(files, digests):
+                rows = len(read_csv(file, columns, cfg))  # checks the header, counts the rows
+                source.files.append(file_entry(file, "csv", rows, digest))
+            ddf = self._normalised(dd.read_csv([str(f) for f, _ in files], usecols=columns,
+                                               dtype={cfg.customer_id: "str"}), cfg)
         if source.rows == 0:
             raise EmptyDataError(f"input.path {cfg.path!r}: the {len(files)} file(s) hold no rows.")
         return ddf, source
+
+    @staticmethod
+    def _normalised(ddf, cfg):
+        """``ddf`` with its customer ids normalised partition by partition (as the pandas engine's files)."""
+        meta = ddf._meta.assign(**{cfg.customer_id: pd.Series([], dtype=id_dtype(cfg))})
+        return ddf.map_partitions(normalise_frame, cfg, what=f"input.path {cfg.path!r}", meta=meta)
 
     def _partitions(self, rows: int) -> int:
         return self.settings.partitions or max(2 * self.n_workers, math.ceil(rows / 2_000_000))
@@ -229,16 +271,19 @@ class DaskEngine:
             if inp.kind == "summary":
                 return self._summary_input(ddf, config, source, out)
             prepared = ddf.map_partitions(prepare_partition, inp, meta=self._prepared_meta(ddf, inp))
-            shuffled = self.client.persist(prepared.shuffle(on="customer", npartitions=self._partitions(source.rows)))
+            meta = prepared._meta.assign(duplicate=np.array([], dtype=bool))
+            shuffled = self.client.persist(prepared.shuffle(on="customer", npartitions=self._partitions(source.rows))
+                                           .map_partitions(mark_duplicates, drop=inp.filters.drop_duplicates,
+                                                           meta=meta))
             end = s.observation_period_end
             if end is None:
                 last = self._compute(shuffled["stamp"].where(shuffled["reason"] == 0).max())
                 if pd.isna(last):
                     raise EmptyDataError("The transactions have no valid rows; check the input section.")
                 end = pd.Timestamp(last)
-            else:
-                end = _as_naive(end, None, name="observation_period_end")
-            fit_end = _as_naive(s.calibration_period_end, None, name="calibration_period_end") \
+            else:  # a config's ends are dates: each includes its whole day (end_point's rule)
+                end = end_point(end, None, name="summary.observation_period_end")[0]
+            fit_end = end_point(s.calibration_period_end, None, name="summary.calibration_period_end")[0] \
                 if s.calibration_period_end is not None else end
             reference_end = end if score else fit_end
             accounts = self._compute(shuffled.map_partitions(account_partition, end=reference_end,
@@ -255,11 +300,18 @@ class DaskEngine:
             reference = out.score if score else out.fit
             n_summary = int(self._compute(reference.map_partitions(len).sum()))
             if n_summary == 0:
-                raise EmptyDataError("The transactions have no valid rows before the observation end; "
-                                     f"rows excluded: {self._counts(accounts, 'rows')}.")
+                raise EmptyDataError("The transactions have no valid rows before the observation end "
+                                     "(summary.observation_period_end); rows excluded: "
+                                     f"{self._counts(accounts, 'rows')}.")
+            if fit and s.calibration_period_end is not None and out.fit is not reference \
+                    and int(self._compute(out.fit.map_partitions(len).sum())) == 0:
+                raise InvalidValueError(f"summary.calibration_period_end {fit_end.date()} is before the first valid "
+                                        "transaction: the fit would see no data. Set it to a later date.")
             excluded_rows = self._counts(accounts, "rows")
+            n_duplicates = int(accounts.loc[accounts["what"] == "duplicates", "count"].sum())
+            warn_duplicates(n_duplicates, inp)
             out.rows = {"read": source.rows, "used": source.rows - sum(excluded_rows.values()),
-                        "excluded": excluded_rows}
+                        "duplicates": n_duplicates, "excluded": excluded_rows}
             out.customers = {"in_input": int(accounts.loc[accounts["what"] == "in_input", "count"].sum()),
                              "in_summary": n_summary, "excluded": self._counts(accounts, "customers")}
             out.info = {"time_unit": s.time_unit, "freq": s.freq, "observation_period_end": end.isoformat(),
@@ -277,7 +329,8 @@ class DaskEngine:
     @staticmethod
     def _prepared_meta(ddf, inp) -> pd.DataFrame:
         meta = pd.DataFrame({"customer": ddf._meta[inp.customer_id].iloc[:0].array,
-                             "stamp": np.array([], dtype="datetime64[ns]"), "reason": np.array([], dtype=np.int8)})
+                             "stamp": np.array([], dtype="datetime64[ns]"), "reason": np.array([], dtype=np.int8),
+                             "key": np.array([], dtype=np.uint64)})
         if inp.monetary_value:
             meta["amount"] = np.array([], dtype=float)
         return meta
@@ -293,6 +346,14 @@ class DaskEngine:
         with_mv = ["monetary_value"] if inp.monetary_value else []
         meta = pd.DataFrame({c: np.array([], dtype=float) for c in ["frequency", "recency", "T", *with_mv]},
                             index=pd.Index(ddf._meta[inp.customer_id].iloc[:0].array, name=inp.customer_id))
+        # Every row of a customer in one partition, so that a customer listed in two files is found.
+        ddf = self.client.persist(ddf.shuffle(on=inp.customer_id, npartitions=self._partitions(source.rows)))
+        dups = self._compute(ddf.map_partitions(_summary_duplicates, inp.customer_id,
+                                                meta=pd.DataFrame({"count": np.array([], dtype=np.int64),
+                                                                   "examples": pd.Series([], dtype=object)})))
+        if int(dups["count"].sum()):
+            examples = [e for row in dups["examples"] for e in row][:3]
+            raise summary_duplicates_error(int(dups["count"].sum()), examples)
         summary = self.client.persist(ddf.map_partitions(lambda p: prepare_summary(p, inp, config.summary.time_unit)[0],
                                                          meta=meta))
         n = int(self._compute(summary.map_partitions(len).sum()))
