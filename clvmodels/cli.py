@@ -1,20 +1,37 @@
-"""Command line: ``clvmodels run``, ``fit``, ``score``, ``compare`` and ``validate``.
+"""Command line: ``clvmodels run``, ``fit``, ``score``, ``compare``, ``validate`` and
+``example-config``.
 
 Exit codes: 0 success; 2 bad config or input (the message says what to fix); 1 unexpected failure
-(the traceback is written to a log file whose path is printed).
+(the traceback is written to a log file whose path is printed); 130 interrupted by Ctrl-C
+(SIGINT) and 143 by SIGTERM (128 + the signal's number, as shells report it): the job stops and
+its manifest says ``"status": "failed"``.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 import tempfile
+import textwrap
+import threading
 import traceback
+from contextlib import contextmanager
+from importlib import resources
 from pathlib import Path
 
 from ._version import __version__
-from .exceptions import ClvModelsError
+from .exceptions import ClvModelsError, ConfigError, JobInterrupted
+
+#: The documented example configs shipped in the package (``clvmodels example-config``); the
+#: source tree's ``configs/batch_example.yaml`` and ``configs/cdnow_compare.yaml`` are the same files.
+EXAMPLES = {"run": "batch_example.yaml", "compare": "compare_example.yaml"}
+KEYS_DOCUMENTED = ("every key is documented, with its default, in the example config that "
+                   "`clvmodels example-config` prints (configs/batch_example.yaml in the source tree)")
+EXIT_CODES = ("exit codes: 0 success, 2 bad config or input (one message saying what to fix), 1 unexpected "
+              "failure (log path printed), 130 interrupted by Ctrl-C, 143 by SIGTERM (the manifest says "
+              "status failed)")
 
 EPILOG = """\
 examples:
@@ -22,13 +39,18 @@ examples:
   clvmodels run my.yaml --output-dir out/2026-11-23 same, writing elsewhere
   clvmodels fit my.yaml                             weekly: fit, write models/<name>.json only
   clvmodels score my.yaml                           daily: score with the models in output.directory/models
-  clvmodels score my.yaml --model m/bgnbd.json m/gamma_gamma.json   score with these model files
+  clvmodels score my.yaml --model m/bgnbd.json --model m/gamma_gamma.json   score with these files
+  clvmodels score --model m/bgnbd.json m/gamma_gamma.json my.yaml   the same: a config after
+                                                    --model files is the last path given
   clvmodels compare configs/cdnow_compare.yaml      fit BG/NBD, MBG/NBD, Pareto/NBD on a 39/39-week
                                                     split of CDNOW and write a comparison report
   clvmodels validate my.yaml                        check a config without running it
+  clvmodels example-config my.yaml                  write the documented example config to my.yaml
 
-configs: configs/batch_example.yaml documents every key (input files, directories or globs; filters;
-summary; models; predictions; output; engine: pandas or dask; tracking: mlflow).
+configs: `clvmodels example-config` prints the example config that documents every key (input
+files, directories or globs; filters; summary; models and their options; predictions; output;
+engine: pandas or dask; tracking: mlflow; kpis); it is configs/batch_example.yaml in the source
+tree. `clvmodels example-config --compare` prints the comparison example (configs/cdnow_compare.yaml).
 
 outputs (in output.directory): scores.parquet (and scores.csv if requested) with one row per
 customer; models/<name>.json (fitted parameters, reload with clvmodels.load_model);
@@ -41,8 +63,13 @@ metrics.csv and metrics.json (the same numbers for machines) and manifest.json.
 
 progress: a bar with rate and ETA on a terminal; plain log lines on stderr otherwise.
 exit codes: 0 success, 2 bad config or input (one message saying what to fix), 1 unexpected
-failure (the message gives the path of a log file holding the traceback).
+failure (the message gives the path of a log file holding the traceback), 130 interrupted by
+Ctrl-C (SIGINT), 143 by SIGTERM: the job stops, earlier outputs stay as they were and the job's
+manifest says "status": "failed".
 """
+
+
+_EPILOG = "\n".join(textwrap.fill(line, 96) for line in (f"config: {KEYS_DOCUMENTED}.", EXIT_CODES))
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -66,25 +93,45 @@ def _parser() -> argparse.ArgumentParser:
                            description="Summarise the input and score every customer with the model files written "
                                        "by `clvmodels fit` (no refit). Writes scores.<format> and manifest.json.")
     score.add_argument("--model", nargs="+", action="extend", metavar="PATH",
-                       help="model files (default: <output>/models/<name>.json for each configured model)")
+                       help="model files, one or more per flag; the flag may repeat (default: "
+                            "<output>/models/<name>.json for each configured model). Give the config "
+                            "first (score my.yaml --model a.json b.json) or last, after the files "
+                            "(score --model a.json --model b.json my.yaml): without a config before "
+                            "--model, the last path given is the config")
     compare = sub.add_parser("compare", help="fit several models on a calibration/holdout split, write a report",
                              description="Fit the configured purchase models (and a spend model) on the "
                                          "calibration period, judge them on the holdout and write report.html, "
                                          "metrics.csv and metrics.json.")
-    for command in (run, fit, score):
-        command.add_argument("config", help="YAML config file (every key: configs/batch_example.yaml)")
-    compare.add_argument("config", help="YAML config file with a split section (see configs/cdnow_compare.yaml)")
+    for command in (run, fit):
+        command.add_argument("config", help="YAML config file")
+    score.add_argument("config", nargs="?", help="YAML config file (first, or last after the --model files)")
+    compare.add_argument("config", help="YAML config file with a split section (`clvmodels example-config "
+                                        "--compare` prints an example)")
     for command in (run, fit, score, compare):
         command.add_argument("--output-dir", help="write outputs here instead of output.directory")
         bar = command.add_mutually_exclusive_group()
         bar.add_argument("--progress", action="store_true", default=None, help="always show the progress bar")
         bar.add_argument("--no-progress", dest="progress", action="store_false",
                          help="no progress bar and no progress log lines")
-        command.epilog = "exit codes: 0 success, 2 bad config or input, 1 unexpected failure (log path printed)"
+        command.epilog = _EPILOG
     validate = sub.add_parser("validate", help="check a config file without running it",
+                              formatter_class=raw, epilog=_EPILOG,
                               description="Check a config file and report every problem at once; a file "
-                                          "with a split section is checked as a comparison config.")
+                                          "with a split section is checked as a comparison config. It "
+                                          "builds what the job builds (each model from its options, the "
+                                          "sizes of one scoring chunk) and checks that the output "
+                                          "directory can be written, so a config it accepts is one that "
+                                          "run, fit, score or compare accept.")
     validate.add_argument("config", help="YAML config file")
+    example = sub.add_parser("example-config", help="print the documented example config (or write it to PATH)",
+                             formatter_class=raw,
+                             description="Print the example config that documents every key with its default "
+                                         "and meaning, or write it to PATH (an existing file is not "
+                                         "overwritten). Start a job from it: clvmodels example-config my.yaml, "
+                                         "edit my.yaml, clvmodels validate my.yaml.")
+    example.add_argument("path", nargs="?", metavar="PATH", help="write here instead of printing")
+    example.add_argument("--compare", action="store_true",
+                         help="the comparison example (clvmodels compare) instead of the scoring job's")
     return parser
 
 
@@ -98,19 +145,88 @@ def _log_to_stderr() -> logging.Handler:
     return handler
 
 
+def _score_config(parser: argparse.ArgumentParser, args) -> None:
+    """``score --model A B CONFIG``: without a config before ``--model``, the last path is the config."""
+    if args.command != "score" or args.config is not None:
+        return
+    if not args.model:
+        parser.error("score needs a config: clvmodels score CONFIG [--model FILE ...]")
+    args.config = args.model.pop()
+    if Path(args.config).suffix.lower() in (".json", ".nc"):
+        parser.error(f"score: {args.config} looks like a model file, and no config was given: write "
+                     "`clvmodels score CONFIG --model FILE ...` or `clvmodels score --model FILE ... CONFIG`")
+
+
+@contextmanager
+def _signals_raise_interrupted():
+    """SIGTERM and SIGINT raise :class:`JobInterrupted` (a ``BaseException``: the job's failure
+    handling writes its failed manifest); the previous handlers are restored on exit. Handlers can
+    only be set in the main thread: elsewhere nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise JobInterrupted(signal.Signals(signum).name)
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    """Run the command line; returns the exit code (see the module docstring)."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    _score_config(parser, args)
+    if args.command == "example-config":
+        try:
+            return _example_config(args)
+        except ClvModelsError as err:
+            print(f"clvmodels: error: {err}", file=sys.stderr)
+            return 2
+    started = []  # the output directory, once a job has started (it writes a manifest)
+    with _signals_raise_interrupted():
+        try:
+            return _main(args, started)
+        except KeyboardInterrupt:  # SIGINT arrived outside the handler (another thread's main)
+            return _interrupted(JobInterrupted("SIGINT"), args, started)
+        except JobInterrupted as err:
+            return _interrupted(err, args, started)
+
+
+def _interrupted(err: JobInterrupted, args, started) -> int:
+    name = err.signal_name
+    if started:
+        manifest = "models/manifest.json" if args.command == "fit" else "manifest.json"
+        what = (f"the job stopped; earlier outputs in {started[0]} are as they were and "
+                f"{started[0] / manifest} says \"status\": \"failed\"")
+    else:
+        what = "no job had started, nothing was written"
+    print(f"clvmodels: interrupted by {name}; {what}.", file=sys.stderr)
+    return 128 + getattr(signal, name, signal.SIGTERM).value
+
+
+def _main(args, started: list) -> int:
     from . import batch  # imported late so --help stays fast
+    from .batch.limits import check_output_dir
 
     handler = _log_to_stderr() if getattr(args, "progress", False) is not False else None
     try:
         if args.command == "validate":
-            batch.load_config(args.config, _schema_of(args.config, batch.CompareConfig))
+            config = batch.load_config(args.config, _schema_of(args.config, batch.CompareConfig))
+            check_output_dir(config.output.directory)
             print(f"{args.config}: OK")
             return 0
         config = batch.load_config(args.config, batch.CompareConfig if args.command == "compare" else None)
+        out = check_output_dir(args.output_dir, key="--output-dir") if args.output_dir else \
+            check_output_dir(config.output.directory)
         text = Path(args.config).read_text(encoding="utf-8")
         common = {"output_dir": args.output_dir, "progress": args.progress, "config_text": text}
+        started.append(out)
         if args.command == "compare":
             manifest = batch.compare(config, **common)
         elif args.command == "score":
@@ -129,6 +245,32 @@ def main(argv: list[str] | None = None) -> int:
         if handler is not None:
             logging.getLogger("clvmodels.batch").removeHandler(handler)
     _report(args, config, manifest)
+    return 0
+
+
+def example_config(kind: str = "run") -> str:
+    """The text of a documented example config shipped in the package: ``"run"`` (every key of a
+    scoring job) or ``"compare"`` (a model comparison)."""
+    return resources.files("clvmodels.batch").joinpath("files", EXAMPLES[kind]).read_text(encoding="utf-8")
+
+
+def _example_config(args) -> int:
+    text = example_config("compare" if args.compare else "run")
+    if args.path is None:
+        sys.stdout.write(text)
+        return 0
+    path = Path(args.path)
+    if path.is_dir():
+        raise ConfigError(f"{path} is a directory; give the name of the config file to write, e.g. "
+                          f"{path / 'config.yaml'}.")
+    try:
+        with path.open("x", encoding="utf-8") as handle:
+            handle.write(text)
+    except FileExistsError:
+        raise ConfigError(f"{path} exists and is not overwritten; give another path, or remove it first.") from None
+    except OSError as err:
+        raise ConfigError(f"cannot write {path}: {err.strerror or err}.") from None
+    print(f"wrote {path}; check it with: clvmodels validate {path}")
     return 0
 
 
@@ -158,11 +300,11 @@ def _report(args, config, manifest) -> None:
 
 def _schema_of(path: str, compare_schema):
     """The comparison schema for a config with a ``split`` section, else the run schema (None)."""
-    import yaml
+    from .batch.yamlsafe import read_yaml
 
     try:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
+        raw = read_yaml(path)
+    except ConfigError:
         return None  # load_config reports it
     return compare_schema if isinstance(raw, dict) and "split" in raw else None
 
