@@ -188,29 +188,32 @@ def main(argv: list[str] | None = None) -> int:
         except ClvModelsError as err:
             print(f"clvmodels: error: {err}", file=sys.stderr)
             return 2
-    started = []  # the output directory, once a job has started (it writes a manifest)
+    job = {}  # "out": the output directory once a job has started; "done": once it has returned
     with _signals_raise_interrupted():
         try:
-            return _main(args, started)
-        except KeyboardInterrupt:  # SIGINT arrived outside the handler (another thread's main)
-            return _interrupted(JobInterrupted("SIGINT"), args, started)
+            return _main(args, job)
+        except KeyboardInterrupt:  # SIGINT without our handler (main called outside the main thread)
+            return _interrupted(JobInterrupted("SIGINT"), args, job)
         except JobInterrupted as err:
-            return _interrupted(err, args, started)
+            return _interrupted(err, args, job)
 
 
-def _interrupted(err: JobInterrupted, args, started) -> int:
+def _interrupted(err: JobInterrupted, args, job: dict) -> int:
+    """One line saying which signal stopped what; the exit code is 128 + the signal's number."""
     name = err.signal_name
-    if started:
+    if job.get("done"):
+        what = f"the job had finished, and its outputs in {job['out']} are complete"
+    elif "out" in job:
         manifest = "models/manifest.json" if args.command == "fit" else "manifest.json"
-        what = (f"the job stopped; earlier outputs in {started[0]} are as they were and "
-                f"{started[0] / manifest} says \"status\": \"failed\"")
+        what = (f"the job stopped; earlier outputs in {job['out']} are as they were and "
+                f"{job['out'] / manifest} says \"status\": \"failed\"")
     else:
         what = "no job had started, nothing was written"
     print(f"clvmodels: interrupted by {name}; {what}.", file=sys.stderr)
     return 128 + getattr(signal, name, signal.SIGTERM).value
 
 
-def _main(args, started: list) -> int:
+def _main(args, job: dict) -> int:
     from . import batch  # imported late so --help stays fast
     from .batch.limits import check_output_dir
 
@@ -226,13 +229,14 @@ def _main(args, started: list) -> int:
             check_output_dir(config.output.directory)
         text = Path(args.config).read_text(encoding="utf-8")
         common = {"output_dir": args.output_dir, "progress": args.progress, "config_text": text}
-        started.append(out)
+        job["out"] = out
         if args.command == "compare":
             manifest = batch.compare(config, **common)
         elif args.command == "score":
             manifest = batch.score(config, models=args.model, **common)
         else:
             manifest = getattr(batch, args.command)(config, **common)
+        job["done"] = True
     except ClvModelsError as err:
         print(f"clvmodels: error: {err}", file=sys.stderr)
         return 2
