@@ -110,7 +110,7 @@ def prepare_partition(part: pd.DataFrame, cfg) -> pd.DataFrame:
         mark("negative_amount", amounts < 0)
     out = pd.DataFrame({"customer": part[cfg.customer_id].array,
                         "stamp": dates.to_numpy(dtype="datetime64[ns]"),
-                        "reason": code, "key": row_keys(part, needed_columns(cfg))}, index=part.index)
+                        "reason": code, "key": row_keys(part, cfg)}, index=part.index)
     if amounts is not None:
         out["amount"] = amounts
     return out

@@ -8,8 +8,8 @@ from ...data.transactions import cutoff
 from ...exceptions import InvalidValueError
 from ...models import MODELS
 from ..fitting import fit_models, split_models
-from ..inputs import (apply_filters, duplicate_rows, lost_customer_reasons, needed_columns, prepare_summary,
-                      read_frame, row_keys, warn_duplicates)
+from ..inputs import (apply_filters, duplicate_rows, lost_customer_reasons, prepare_summary, read_frame,
+                      row_keys, warn_duplicates)
 from ..progress import Progress
 from ..scoring import score_chunks, summarise
 from . import Summaries
@@ -49,7 +49,7 @@ class PandasEngine:
                 out.customers = {"in_input": len(frame), "in_summary": len(summary), "excluded": dict(excluded)}
                 out.info = {"time_unit": config.summary.time_unit}
                 return out
-            duplicates = duplicate_rows(frame[inp.customer_id], row_keys(frame, needed_columns(inp)))
+            duplicates = duplicate_rows(frame[inp.customer_id], row_keys(frame, inp))
             n_duplicates = int(duplicates.sum())
             warn_duplicates(n_duplicates, inp)
             frame, removed, filtered = apply_filters(frame, inp, duplicates=duplicates)
