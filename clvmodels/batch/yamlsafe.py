@@ -78,11 +78,11 @@ class LimitedSafeLoader(yaml.SafeLoader):
         return node
 
 
-
 # YAML 1.2 / JSON numbers with an exponent (1e9, 1.5e3, -2E-3), which YAML 1.1 reads as text unless
 # they have a dot and a signed exponent (1.5e+3).
 LimitedSafeLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:float", re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9]+)[eE][-+]?[0-9]+$"), list("-+.0123456789"))
+    "tag:yaml.org,2002:float", re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9]+)[eE][-+]?[0-9]+$"),
+    list("-+.0123456789"))
 
 
 def _children(node: Node) -> list[Node]:
@@ -97,37 +97,44 @@ def _check_expanded(node: Node | None) -> None:
     """Refuse a document whose alias-expanded tree is too deep, too large or cyclic, or that
     repeats a key in a mapping.
 
-    Aliases share their node, so the expanded size of each node is computed once (memoised);
-    the walk never goes deeper than :data:`MAX_DEPTH` and never visits a node twice.
+    Aliases share their node, so the expanded size and height of each node are computed once
+    (memoised); the walk never goes deeper than :data:`MAX_DEPTH` and never visits a node twice.
     """
     if node is None:
         return
-    sizes: dict[int, int] = {}
+    seen: dict[int, tuple[int, int]] = {}  # id -> (expanded values, expanded height)
     active: set[int] = set()
 
-    def size(n: Node, depth: int) -> int:
+    def too_deep(n: Node) -> _Refused:
+        return _Refused(f"its aliases expand to values nested deeper than {MAX_DEPTH} levels "
+                        f"(line {n.start_mark.line + 1})")
+
+    def walk(n: Node, depth: int) -> tuple[int, int]:
         key = id(n)
-        if key in sizes:
-            return sizes[key]
+        if key in seen:  # an alias: the same values again, maybe deeper
+            if depth + seen[key][1] - 1 > MAX_DEPTH:
+                raise too_deep(n)
+            return seen[key]
         if key in active:
             raise _Refused(f"an alias refers to a value that contains it (line {n.start_mark.line + 1}), "
                            "an endless value")
         if depth > MAX_DEPTH:
-            raise _Refused(f"its aliases expand to values nested deeper than {MAX_DEPTH} levels "
-                           f"(line {n.start_mark.line + 1})")
+            raise too_deep(n)
         if isinstance(n, MappingNode):
             _check_duplicates(n)
         active.add(key)
-        total = 1 + sum(size(child, depth + 1) for child in _children(n))
+        below = [walk(child, depth + 1) for child in _children(n)]
         active.discard(key)
+        total = 1 + sum(size for size, _ in below)
+        height = 1 + max((h for _, h in below), default=0)
         if total > MAX_NODES:
             raise _Refused(f"its aliases (*name) expand to more than {MAX_NODES:,} values (line "
                            f"{n.start_mark.line + 1}); a config needs a few hundred, so write the values out "
                            "or use fewer aliases")
-        sizes[key] = total
-        return total
+        seen[key] = (total, height)
+        return seen[key]
 
-    size(node, 1)
+    walk(node, 1)
 
 
 def _check_duplicates(node: MappingNode) -> None:
@@ -153,7 +160,7 @@ def loads_yaml(text: str, *, source: str = "config") -> Any:
         Invalid YAML, or a limit of this module reached.
     """
     if len(text.encode("utf-8", errors="surrogatepass")) > MAX_BYTES:
-        raise ConfigError(f"{source} is larger than {MAX_BYTES // 1024:,} KiB, the limit for a config file "
+        raise ConfigError(f"{source} is larger than {MAX_BYTES / 2**20:g} MiB, the limit for a config file "
                           "(a config is a few kilobytes): is it the right file?")
     loader = LimitedSafeLoader(text)
     loader.name = source  # named in the marks of syntax errors
@@ -193,7 +200,7 @@ def read_yaml(path: str | Path) -> Any:
     except OSError as err:
         raise ConfigError(f"cannot read config {path}: {err.strerror or err}.") from None
     if len(data) > MAX_BYTES:
-        raise ConfigError(f"config {path} is larger than {MAX_BYTES // 1024:,} KiB, the limit for a config "
+        raise ConfigError(f"config {path} is larger than {MAX_BYTES / 2**20:g} MiB, the limit for a config "
                           "file (a config is a few kilobytes): is it the right file?")
     try:
         text = data.decode("utf-8")
