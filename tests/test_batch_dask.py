@@ -43,7 +43,8 @@ def log_dir(tmp_path):
     return tmp_path / "tx"
 
 
-def _config(tmp_path, log_dir, out: str, engine: str, extra: str = "") -> str:
+def _config(tmp_path, log_dir, out: str, engine: str, extra: str = "",
+            summary: str = "{observation_period_end: 1997-09-30}") -> str:
     path = tmp_path / f"{out}.yaml"
     path.write_text(textwrap.dedent(f"""\
         input:
@@ -51,7 +52,7 @@ def _config(tmp_path, log_dir, out: str, engine: str, extra: str = "") -> str:
           datetime_format: "%Y%m%d"
           on_invalid: exclude
           filters: {{exclude_returns: true}}
-        summary: {{observation_period_end: 1997-09-30}}
+        summary: {summary}
         models: [bgnbd, {{name: gamma_gamma, options: {{on_nonpositive: exclude}}}}]
         predictions: {{horizons: [26, 52], intervals: {{n_draws: 20, seed: 5}}}}
         output: {{directory: {tmp_path / out}}}
@@ -87,11 +88,11 @@ def test_dask_equals_pandas(tmp_path, log_dir, scheduler):
 
 def test_dask_fit_then_score_with_calibration(tmp_path, log_dir, scheduler, capsys):
     """`fit` on the cluster to a calibration end, `score` with the saved models: the pandas numbers."""
-    extra = "summary: {observation_period_end: 1997-09-30, calibration_period_end: 1997-06-30}\n"
+    summary = "{observation_period_end: 1997-09-30, calibration_period_end: 1997-06-30}"
     dask_engine = f"{{type: dask, scheduler: '{scheduler}'}}"
     with pytest.warns(clvmodels.exceptions.ExcludedRowsWarning):
-        expected = run(load_config(_config(tmp_path, log_dir, "pandas", "{type: pandas}", extra)), progress=False)
-    config = _config(tmp_path, log_dir, "dask", dask_engine, extra)
+        expected = run(load_config(_config(tmp_path, log_dir, "pandas", "{type: pandas}", summary=summary)), progress=False)
+    config = _config(tmp_path, log_dir, "dask", dask_engine, summary=summary)
     assert cli.main(["fit", config, "--no-progress"]) == 0
     fitted = json.loads((tmp_path / "dask" / "models" / "manifest.json").read_text())
     assert fitted["summary"]["fit_observation_period_end"].startswith("1997-06-30")

@@ -44,6 +44,17 @@ def _config(tmp_path, extra: str = "", out: str = "out") -> str:
     return str(path)
 
 
+def _with(tmp_path, out: str, sections: str) -> str:
+    """The base config into ``out`` with its top-level ``sections`` replaced (a key may appear once)."""
+    import yaml
+
+    path = _config(tmp_path, out=out)
+    merged = {**yaml.safe_load(open(path)), **yaml.safe_load(sections)}
+    with open(path, "w") as f:
+        yaml.safe_dump(merged, f)
+    return path
+
+
 @pytest.fixture
 def log(tmp_path):
     return _log(tmp_path)
@@ -106,16 +117,16 @@ def test_chunked_scoring_changes_nothing_and_is_deterministic(tmp_path, log):
     """Chunks of 1,000 customers (intervals included) give the single-chunk numbers exactly."""
     extra = "predictions: {horizons: [52], intervals: {n_draws: 20, seed: 3}}\n"
     with pytest.warns(clvmodels.exceptions.ExcludedRowsWarning):
-        run(load_config(_config(tmp_path, extra + "engine: {chunk_size: 1000}\n", out="a")), progress=False)
+        run(load_config(_with(tmp_path, "a", extra + "engine: {chunk_size: 1000}\n")), progress=False)
     with pytest.warns(clvmodels.exceptions.ExcludedRowsWarning):
-        run(load_config(_config(tmp_path, extra + "engine: {chunk_size: 100000}\n", out="b")), progress=False)
+        run(load_config(_with(tmp_path, "b", extra + "engine: {chunk_size: 100000}\n")), progress=False)
     a, b = (pd.read_parquet(tmp_path / d / "scores.parquet") for d in "ab")
     pd.testing.assert_frame_equal(a, b)
     assert pq_row_groups(tmp_path / "a" / "scores.parquet") == 3
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "a" / "scores.csv", dtype={"customer_id": "str"}), a, check_dtype=False)
     first = {name: (tmp_path / "a" / name).read_bytes() for name in ("scores.parquet", "scores.csv")}
     with pytest.warns(clvmodels.exceptions.ExcludedRowsWarning):
-        run(load_config(_config(tmp_path, extra + "engine: {chunk_size: 1000}\n", out="a")), progress=False)
+        run(load_config(_with(tmp_path, "a", extra + "engine: {chunk_size: 1000}\n")), progress=False)
     assert first == {name: (tmp_path / "a" / name).read_bytes() for name in first}
 
 

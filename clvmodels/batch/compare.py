@@ -23,8 +23,8 @@ from .._version import __version__
 from ..clv import customer_lifetime_value
 from ..data import calibration_holdout_split, rfm_summary
 from ..exceptions import ConfigError
-from ..models import MODELS
 from .config import BayesianCompareConfig, CompareConfig
+from .fitting import construct_models
 from .kpis import configured_kpis, kpi_settings
 from .runner import _json_default, _stage, _versions, read_transactions
 
@@ -167,7 +167,7 @@ def compare(config: CompareConfig, *, output_dir: str | Path | None = None, conf
             split = calibration_holdout_split(transactions, monetary_value_col=inp.monetary_value, **columns)
             manifest["exclusions"] = split.attrs["exclusions"]
         with _stage(timings, "fit", bar):
-            fitted = {spec.name: MODELS[spec.name](**spec.options).fit(split) for spec in config.models}
+            fitted = {name: model.fit(split) for name, model in construct_models(config).items()}
             purchase = {name: m for name, m in fitted.items() if m.kind == "purchase"}
             spend = next((m for m in fitted.values() if m.kind == "spend"), None)
         bayesian = None
