@@ -109,7 +109,7 @@ class BayesModel:
         mle = self._mle()
         frame, columns = mle._columns(data, signed=mle.fit_signed_columns)
         w = mle._weights(frame, weights)
-        used = mle._fit_rows(frame)
+        used = mle._fit_rows(frame, w)
         columns = {c: v[used] for c, v in columns.items()}
         w = w[used]
         mle._check_fit(frame, columns, w)

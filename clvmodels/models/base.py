@@ -244,8 +244,12 @@ class MLEModel:
     def _default_start(self, columns: dict[str, np.ndarray], weights: np.ndarray) -> np.ndarray:
         return np.ones(len(self.param_names))
 
-    def _fit_rows(self, frame: pd.DataFrame) -> np.ndarray:
-        """Boolean mask of the rows the likelihood uses (all by default)."""
+    def _fit_rows(self, frame: pd.DataFrame, weights: np.ndarray) -> np.ndarray:
+        """Boolean mask of the rows the likelihood uses (all by default).
+
+        ``weights`` holds the number of customers each row stands for, so that a model reporting
+        the rows it leaves out (``n_excluded_``) counts customers, not rows of a compressed table.
+        """
         return np.ones(len(frame), dtype=bool)
 
     def _check_fit(self, frame: pd.DataFrame, columns: dict[str, np.ndarray], weights: np.ndarray) -> None:
@@ -298,7 +302,7 @@ class MLEModel:
         """
         frame, columns = self._columns(data, signed=self.fit_signed_columns)
         w = self._weights(frame, weights)
-        used = self._fit_rows(frame)
+        used = self._fit_rows(frame, w)
         if not used.all():
             columns = {c: v[used] for c, v in columns.items()}
             w = w[used]

@@ -21,9 +21,11 @@ class GammaGammaModel(MLEModel):
 
     Fit on a summary with ``frequency`` and ``monetary_value`` (the mean value of the repeat
     purchases). Only customers with ``frequency > 0`` inform the fit; the others are counted in
-    ``n_excluded_`` (a dict by reason). Repeat customers whose ``monetary_value`` is not positive
-    are an error, unless ``on_nonpositive="exclude"`` leaves them out of the fit (still counted). The model assumes spend is independent of purchase frequency: ``fit`` warns
-    when their correlation among repeat customers exceeds 0.3 in absolute value.
+    ``n_excluded_`` (a dict by reason; it counts customers, so a row fitted with ``weights`` counts
+    as many customers as its weight). Repeat customers whose ``monetary_value`` is not positive are
+    an error, unless ``on_nonpositive="exclude"`` leaves them out of the fit (still counted). The
+    model assumes spend is independent of purchase frequency: ``fit`` warns when their correlation
+    among repeat customers exceeds 0.3 in absolute value.
 
     Parameters
     ----------
@@ -61,7 +63,7 @@ class GammaGammaModel(MLEModel):
             raise ValueError(f"on_nonpositive must be 'raise' or 'exclude', got {on_nonpositive!r}.")
         self.on_nonpositive = on_nonpositive
 
-    def _fit_rows(self, frame):
+    def _fit_rows(self, frame, weights):
         x = frame["frequency"].to_numpy(dtype=float)
         nonpositive = (x > 0) & (frame["monetary_value"].to_numpy(dtype=float) <= 0)
         if nonpositive.any() and self.on_nonpositive == "raise":
@@ -71,8 +73,9 @@ class GammaGammaModel(MLEModel):
                 "Exclude returns and zero-value orders before building the summary, or pass "
                 "GammaGammaModel(on_nonpositive='exclude') to leave these customers out of the fit (counted).")
         used = (x > 0) & ~nonpositive
-        self.n_excluded_ = {"no_repeat_purchase": int((x == 0).sum()),
-                            "nonpositive_monetary_value": int(nonpositive.sum())}
+        # Customers, not rows: a row of a compressed summary stands for ``weights`` customers.
+        self.n_excluded_ = {"no_repeat_purchase": int(round(weights[x == 0].sum())),
+                            "nonpositive_monetary_value": int(round(weights[nonpositive].sum()))}
         if not used.any():
             raise invalid_rows_error("frequency", "needs at least one customer with a repeat purchase "
                                      "and positive spend to fit", ~used, frame, "Use a longer observation period.")
