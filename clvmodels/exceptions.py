@@ -16,6 +16,7 @@ __all__ = [
     "InvalidValueError",
     "EmptyDataError",
     "ConfigError",
+    "InvalidArgumentError",
     "ModelFileError",
     "ConvergenceError",
     "IdentificationError",
@@ -54,6 +55,11 @@ class EmptyDataError(DataError):
 
 class ConfigError(ClvModelsError, ValueError):
     """A configuration file is invalid; the message lists every problem with its location."""
+
+
+class InvalidArgumentError(ClvModelsError, ValueError):
+    """A function argument or model setting breaks its rule; the message starts with the argument's
+    name, then gives the rule, the value received and the remedy."""
 
 
 class ModelFileError(ClvModelsError, ValueError):

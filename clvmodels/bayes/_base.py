@@ -17,7 +17,8 @@ import pandas as pd
 
 from .._io import atomic_path
 from .._version import __version__
-from ..exceptions import ModelFileError, NotFittedError
+from .. import _checks
+from ..exceptions import InvalidArgumentError, ModelFileError, NotFittedError
 from ..models.base import MLEModel, compress
 from . import _sampling
 from ._op import TotalLogLik
@@ -79,6 +80,7 @@ class BayesModel:
         self.priors = priors
         self.ci_level = ci_level
         self.random_seed = random_seed
+        self._check_settings()
 
     @property
     def param_names(self) -> tuple[str, ...]:
@@ -135,7 +137,6 @@ class BayesModel:
         import pymc as pm
         import pytensor.tensor as pt
 
-        self._check_settings()
         mle, unique, counts, frame = self._compressed(data, weights)
         arrays = tuple(unique[c] for c in mle.data_columns if c in unique)
         priors = resolve_priors(self.param_names,
@@ -151,17 +152,27 @@ class BayesModel:
         return model, priors, start, info
 
     def _check_settings(self) -> None:
-        if self.method not in METHODS:
-            raise ValueError(f"method must be one of {METHODS}, got {self.method!r}.")
+        """Every setting against its rule (called by ``__init__``; cheap: nothing is imported)."""
+        _checks.choice(self.method, METHODS, name="method")
+        _sampling.check_sampler_name(self.sampler)
         for name in ("draws", "tune", "chains", "advi_steps"):
-            value = getattr(self, name)
-            minimum = 0 if name == "tune" else 1
-            if int(value) != value or value < minimum:
-                raise ValueError(f"{name} must be a whole number >= {minimum}, got {value!r}.")
-        if not 0 < self.ci_level < 1:
-            raise ValueError(f"ci_level must be between 0 and 1, got {self.ci_level!r}.")
-        if not 0 < self.target_accept < 1:
-            raise ValueError(f"target_accept must be between 0 and 1, got {self.target_accept!r}.")
+            _checks.positive_int(getattr(self, name), name=name, minimum=0 if name == "tune" else 1)
+        if self.cores is not None:
+            _checks.positive_int(self.cores, name="cores")
+        _checks.level(self.target_accept, name="target_accept", example="0.8, or 0.95 when fits diverge")
+        _checks.level(self.ci_level, name="ci_level")
+        if self.random_seed is not None:
+            _checks.positive_int(self.random_seed, name="random_seed", minimum=0)
+        if self.priors is not None:
+            if not isinstance(self.priors, dict):
+                raise InvalidArgumentError(f"priors must map parameter names ({', '.join(self.param_names)}) "
+                                           f"to prior specs; got {self.priors!r}.")
+            try:
+                resolve_priors(self.param_names, {n: {"dist": "LogNormal", "mu": 0.0, "sigma": 1.0}
+                                                  for n in self.param_names}, self.priors)
+            except (TypeError, ValueError) as err:
+                message = str(err)
+                raise InvalidArgumentError(message if message.startswith("priors") else f"priors: {message}") from None
 
     # -- fitting --------------------------------------------------------------------------------
     def fit(self, data, *, weights=None):

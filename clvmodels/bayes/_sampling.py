@@ -32,6 +32,7 @@ import os
 import numpy as np
 
 from .._threads import single_threaded_blas
+from ..exceptions import InvalidArgumentError
 
 SAMPLERS = ("nutpie", "pymc")
 #: Use nutpie's low-rank modified mass matrix (see the module docstring).
@@ -43,13 +44,19 @@ def default_sampler() -> str:
     return "nutpie" if importlib.util.find_spec("nutpie") is not None else "pymc"
 
 
-def check_sampler(sampler: str | None) -> str:
-    sampler = default_sampler() if sampler is None else sampler
+def check_sampler_name(sampler: str | None) -> None:
+    """The setting ``sampler`` is None or one of :data:`SAMPLERS` (checked when a model is built)."""
     if sampler in ("numpyro", "blackjax"):
-        raise ValueError(f"sampler={sampler!r} is not available: JAX samplers cannot run the numpy "
-                         "likelihood these models share with the MLE. Use 'nutpie' (fastest) or 'pymc'.")
-    if sampler not in SAMPLERS:
-        raise ValueError(f"sampler must be one of {SAMPLERS}, got {sampler!r}.")
+        raise InvalidArgumentError(f"sampler={sampler!r} is not available: JAX samplers cannot run the numpy "
+                                   "likelihood these models share with the MLE. Use 'nutpie' (fastest) or 'pymc'.")
+    if sampler is not None and (not isinstance(sampler, str) or sampler not in SAMPLERS):
+        raise InvalidArgumentError(f"sampler must be one of {SAMPLERS} or None (nutpie when installed); "
+                                   f"got {sampler!r}.")
+
+
+def check_sampler(sampler: str | None) -> str:
+    check_sampler_name(sampler)
+    sampler = default_sampler() if sampler is None else sampler
     if sampler == "nutpie" and importlib.util.find_spec("nutpie") is None:
         raise ImportError("sampler='nutpie' needs the nutpie package: pip install 'clvmodels[bayes]', "
                           "or pass sampler='pymc'.")

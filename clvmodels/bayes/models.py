@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .. import _checks
 from ..likelihoods import gamma_gamma
 from ..models.bgnbd import BetaGeoModel
 from ..models.gamma_gamma import GammaGammaModel
@@ -170,8 +171,7 @@ class BayesGammaGammaModel(Predictions, BayesModel):
 
     def __init__(self, *, on_nonpositive: str = "raise", **settings) -> None:
         super().__init__(**settings)
-        if on_nonpositive not in ("raise", "exclude"):
-            raise ValueError(f"on_nonpositive must be 'raise' or 'exclude', got {on_nonpositive!r}.")
+        _checks.choice(on_nonpositive, ("raise", "exclude"), name="on_nonpositive")
         self.on_nonpositive = on_nonpositive
 
     def get_settings(self):

@@ -21,6 +21,7 @@ import pandas as pd
 from scipy import optimize
 from scipy.special import ndtri
 
+from .. import _checks
 from .._version import __version__
 from .._io import write_text_atomic
 from ..data.validation import check_summary, invalid_rows_error, require_columns
@@ -189,11 +190,18 @@ class MLEModel:
     Parameters
     ----------
     ci_level : float, default 0.95
-        Confidence level of the intervals in :meth:`summary`.
+        Confidence level of the intervals in :meth:`summary`, strictly between 0 and 1.
     start : dict, optional
-        Starting values for the optimiser, by parameter name; the default is deterministic.
+        Starting values for the optimiser, by parameter name (positive finite numbers); the
+        default is deterministic.
     max_iter : int, default 1000
-        Iteration limit of the optimiser.
+        Iteration limit of the optimiser, a positive whole number.
+
+    Raises
+    ------
+    clvmodels.exceptions.InvalidArgumentError
+        When a setting breaks its rule (checked when the model is built, so the API and the batch
+        config refuse the same settings); the message starts with the setting's name.
     """
 
     name: ClassVar[str]
@@ -208,6 +216,11 @@ class MLEModel:
 
     def __init__(self, *, ci_level: float = 0.95, start: dict[str, float] | None = None,
                  max_iter: int = 1000) -> None:
+        # Stored as given (scikit-learn's contract), after checking them: settings are validated
+        # where the model is built, so the API and the batch config refuse the same values.
+        _checks.level(ci_level, name="ci_level")
+        _checks.start_values(start, self.param_names, name="start")
+        _checks.positive_int(max_iter, name="max_iter", what="optimiser iterations")
         self.ci_level = ci_level
         self.start = start
         self.max_iter = max_iter
@@ -244,11 +257,12 @@ class MLEModel:
     def _default_start(self, columns: dict[str, np.ndarray], weights: np.ndarray) -> np.ndarray:
         return np.ones(len(self.param_names))
 
-    def _fit_rows(self, frame: pd.DataFrame, weights: np.ndarray) -> np.ndarray:
+    def _fit_rows(self, frame: pd.DataFrame, weights: np.ndarray | None = None) -> np.ndarray:
         """Boolean mask of the rows the likelihood uses (all by default).
 
         ``weights`` holds the number of customers each row stands for, so that a model reporting
-        the rows it leaves out (``n_excluded_``) counts customers, not rows of a compressed table.
+        the rows it leaves out (``n_excluded_``) counts customers, not rows of a compressed table;
+        None means one customer per row.
         """
         return np.ones(len(frame), dtype=bool)
 

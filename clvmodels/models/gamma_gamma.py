@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from .. import _checks
 from ..data.validation import invalid_rows_error
 from ..exceptions import AssumptionWarning
 from ..likelihoods import gamma_gamma
@@ -59,12 +60,12 @@ class GammaGammaModel(MLEModel):
 
     def __init__(self, *, on_nonpositive: str = "raise", **settings) -> None:
         super().__init__(**settings)
-        if on_nonpositive not in ("raise", "exclude"):
-            raise ValueError(f"on_nonpositive must be 'raise' or 'exclude', got {on_nonpositive!r}.")
+        _checks.choice(on_nonpositive, ("raise", "exclude"), name="on_nonpositive")
         self.on_nonpositive = on_nonpositive
 
-    def _fit_rows(self, frame, weights):
+    def _fit_rows(self, frame, weights=None):
         x = frame["frequency"].to_numpy(dtype=float)
+        weights = np.ones(len(x)) if weights is None else weights
         nonpositive = (x > 0) & (frame["monetary_value"].to_numpy(dtype=float) <= 0)
         if nonpositive.any() and self.on_nonpositive == "raise":
             raise invalid_rows_error(

@@ -1,0 +1,125 @@
+"""Checks of function arguments and model settings, shared by the estimators and the prediction API.
+
+Each check returns the value in its working type (``float``, ``int``, array) or raises one
+:class:`~clvmodels.exceptions.InvalidArgumentError` (a ``ValueError``) whose message starts with the
+argument's name, then states the rule, the value received and, where it helps, the remedy, e.g.
+``"ci_level must be a number between 0 and 1 (exclusive); got 95. For a 95% level use 0.95."``.
+Messages start with the name so that the batch config can prefix its location
+(``models[0].options.ci_level: must be ...``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+
+from .exceptions import InvalidArgumentError
+
+#: The largest CLV horizon in months (100 years); the batch config has the same limit.
+MAX_HORIZON_MONTHS = 1200
+#: The most parameter or posterior draws a prediction interval takes; the batch config has the same.
+MAX_DRAWS = 100_000
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+
+def _shown(values: np.ndarray, bad: np.ndarray) -> str:
+    """The first few offending values of an array, and how many there are."""
+    wrong = np.atleast_1d(values)[np.atleast_1d(bad)]
+    listed = ", ".join(f"{v:g}" for v in wrong[:5])
+    return f"{listed}" if len(wrong) <= 5 else f"{listed}, ... ({len(wrong)} values)"
+
+
+def level(value, *, name: str = "ci_level", example: str = "0.95 for 95% intervals") -> float:
+    """A probability strictly between 0 and 1 (``ci_level``); a level given in percent gets a hint."""
+    if not _is_number(value) or not 0 < value < 1:
+        percent = _is_number(value) and 1 < value < 100 and name == "ci_level"
+        hint = f" For a {value:g}% level use {value / 100:g}." if percent else f" E.g. {example}."
+        raise InvalidArgumentError(f"{name} must be a number between 0 and 1 (exclusive); got {value!r}.{hint}")
+    return float(value)
+
+
+def positive_int(value, *, name: str, maximum: int | None = None, what: str = "", minimum: int = 1) -> int:
+    """A whole number of at least ``minimum`` (1 by default) and at most ``maximum``; not a bool.
+
+    Floats with a whole value (``12.0``) are accepted, as YAML and JSON may give them.
+    """
+    unit = f" ({what})" if what else ""
+    whole = _is_number(value) and math.isfinite(value) and value == int(value)
+    if not whole or value < minimum:
+        raise InvalidArgumentError(f"{name} must be a whole number of at least {minimum}{unit}; got {value!r}.")
+    if maximum is not None and value > maximum:
+        raise InvalidArgumentError(f"{name} must be at most {maximum:,}{unit}; got {value!r}. Ask for fewer, "
+                                   "or split the work.")
+    return int(value)
+
+
+def number(value, *, name: str, minimum: float | None = None, strict: bool = False, rule: str = "") -> float:
+    """A finite real number, at least (``strict``: above) ``minimum`` where given.
+
+    ``rule`` replaces the default description of the allowed range in the message.
+    """
+    ok = _is_number(value) and math.isfinite(value)
+    if ok and minimum is not None:
+        ok = value > minimum if strict else value >= minimum
+    if not ok:
+        if not rule:
+            rule = "a finite number" if minimum is None else \
+                f"a finite number {'above' if strict else 'of at least'} {minimum:g}"
+        raise InvalidArgumentError(f"{name} must be {rule}; got {value!r}.")
+    return float(value)
+
+
+def numbers(values, *, name: str, minimum: float | None = None, rule: str = "") -> np.ndarray:
+    """Finite real numbers (a scalar or an array), each at least ``minimum`` where given."""
+    try:
+        array = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise InvalidArgumentError(f"{name} must be {rule or 'finite numbers'}; got {values!r}.") from None
+    bad = ~np.isfinite(array)
+    if minimum is not None:
+        bad |= ~(array >= minimum)
+    if np.any(bad):
+        if not rule:
+            rule = "finite numbers" if minimum is None else f"finite numbers of at least {minimum:g}"
+        raise InvalidArgumentError(f"{name} must be {rule}; got {_shown(array, bad)}.")
+    return array
+
+
+def times(t, *, name: str = "t") -> np.ndarray:
+    """Time horizons: finite and non-negative (a scalar or an array), in the data's time unit."""
+    return numbers(t, name=name, minimum=0.0,
+                   rule="finite non-negative times in the data's time unit (e.g. 52 for a year of weeks)")
+
+
+def choice(value, choices: Iterable[str], *, name: str) -> str:
+    """One of ``choices`` (strings)."""
+    choices = tuple(choices)
+    if not isinstance(value, str) or value not in choices:
+        listed = " or ".join(map(repr, choices)) if len(choices) <= 2 else \
+            "one of " + ", ".join(map(repr, choices))
+        raise InvalidArgumentError(f"{name} must be {listed}; got {value!r}.")
+    return value
+
+
+def start_values(start, param_names: tuple[str, ...], *, name: str = "start") -> dict[str, float] | None:
+    """Starting values for an optimiser: None, or a mapping of known parameter names to positive
+    finite numbers."""
+    if start is None:
+        return None
+    names = ", ".join(param_names)
+    if not isinstance(start, Mapping):
+        raise InvalidArgumentError(f"{name} must map parameter names ({names}) to positive numbers, "
+                                   f"e.g. {{{param_names[0]!r}: 0.5}}; got {start!r}.")
+    unknown = [k for k in start if k not in param_names]
+    if unknown:
+        raise InvalidArgumentError(f"{name} names {unknown}, which are not parameters of this model "
+                                   f"(its parameters: {names}).")
+    bad = {k: v for k, v in start.items() if not _is_number(v) or not math.isfinite(v) or v <= 0}
+    if bad:
+        raise InvalidArgumentError(f"{name} values must be positive finite numbers; got {bad}.")
+    return {k: float(v) for k, v in start.items()}
