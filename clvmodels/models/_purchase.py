@@ -39,6 +39,23 @@ class PurchaseModel(MLEModel):
             if hasattr(maths, "make_objective"):
                 cls._make_objective = staticmethod(maths.make_objective)
 
+    def _data_problem(self, columns, weights):
+        """Some customer repeats, and some customer was observed for a while (``T > 0``). Without repeat purchases nothing tells how often customers buy nor
+        whether they drop out; with ``T = 0`` everywhere no customer had any time to buy."""
+        n = weights.sum()
+        if not np.any(columns["T"] > 0):
+            return (f"every customer was observed for no time (T = 0 for all {n:g} customers: their first "
+                    "purchase falls on the last day of the observation period), so there is no time in which "
+                    "to buy again. Set the observation period end (calibration end) after the first "
+                    "purchases, or fix T in the summary (T is the time from a customer's first purchase to "
+                    "the end of observation).")
+        if not np.any(columns["frequency"] > 0):
+            return (f"no customer made a repeat purchase (frequency is 0 for all {n:g} customers), so nothing "
+                    "tells how often customers buy or whether they drop out. Use a longer observation "
+                    "period, or check the summary: frequency counts the purchases after the first (on "
+                    "distinct periods), so it is 0 for one-time buyers only.")
+        return None
+
     def _default_start(self, columns, weights):
         # r = 1 with alpha matching the mean purchase rate; the other parameters at 1.
         rate = (max(np.average(columns["frequency"], weights=weights), 0.1)

@@ -25,7 +25,8 @@ from .. import _checks
 from .._version import __version__
 from .._io import write_text_atomic
 from ..data.validation import check_summary, invalid_rows_error, require_columns
-from ..exceptions import BoundaryWarning, ConvergenceError, ModelFileError, NotFittedError
+from ..exceptions import (BoundaryWarning, ConvergenceError, IdentificationError, IdentificationWarning,
+                          ModelFileError, NotFittedError)
 
 FILE_FORMAT = "clvmodels.model"
 FILE_FORMAT_VERSION = 1
@@ -37,6 +38,8 @@ _WARM_START_ROWS = 50_000
 _WARM_START_CUSTOMERS = 20_000
 _WARM_START_GTOL = 1e-6  # the sample's optimum is only a start: it is off by its sampling error
 _GOLDEN = (np.sqrt(5.0) - 1) / 2
+#: Values of the ``on_unidentified`` setting.
+ON_UNIDENTIFIED = ("raise", "warn")
 
 
 @dataclass(frozen=True)
@@ -196,6 +199,16 @@ class MLEModel:
         default is deterministic.
     max_iter : int, default 1000
         Iteration limit of the optimiser, a positive whole number.
+    on_unidentified : {"raise", "warn"}, default "raise"
+        What ``fit`` does when the data cannot identify the parameters: before optimising, when
+        the data lack what the model learns from (no customer repeats, every customer observed for
+        no time, fewer than 2 customers, fewer distinct histories than parameters; each model
+        states its own rules in ``_identification_problem``), and after it, when the Hessian at
+        the optimum is singular (NaN standard errors) without a known boundary explaining it.
+        ``"raise"``: :class:`~clvmodels.exceptions.IdentificationError` saying what the data lack
+        and what to do. ``"warn"``: :class:`~clvmodels.exceptions.IdentificationWarning` with the
+        same text; the fit goes on where it can and the text is kept in
+        ``identification_problem_`` (None for an identified fit), which is saved with the model.
 
     Raises
     ------
@@ -215,15 +228,17 @@ class MLEModel:
     fit_signed_columns: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, *, ci_level: float = 0.95, start: dict[str, float] | None = None,
-                 max_iter: int = 1000) -> None:
+                 max_iter: int = 1000, on_unidentified: str = "raise") -> None:
         # Stored as given (scikit-learn's contract), after checking them: settings are validated
         # where the model is built, so the API and the batch config refuse the same values.
         _checks.level(ci_level, name="ci_level")
         _checks.start_values(start, self.param_names, name="start")
         _checks.positive_int(max_iter, name="max_iter", what="optimiser iterations")
+        _checks.choice(on_unidentified, ON_UNIDENTIFIED, name="on_unidentified")
         self.ci_level = ci_level
         self.start = start
         self.max_iter = max_iter
+        self.on_unidentified = on_unidentified
 
     # -- hooks ----------------------------------------------------------------------------------
     @staticmethod
@@ -268,6 +283,54 @@ class MLEModel:
 
     def _check_fit(self, frame: pd.DataFrame, columns: dict[str, np.ndarray], weights: np.ndarray) -> None:
         """Model-specific checks and warnings on the fitting data (none by default)."""
+
+    def _identification_problem(self, columns: dict[str, np.ndarray], weights: np.ndarray) -> str | None:
+        """What the fitting rows lack to identify the parameters, or None; checked before optimising.
+
+        ``columns`` and ``weights`` are the rows the likelihood uses, compressed (distinct rows,
+        each with its positive number of customers). The rules, in this order: at least 2
+        customers; the model's own (:meth:`_data_problem`); at least as many distinct rows as
+        parameters (the likelihood depends on the parameters only through the probabilities of
+        the distinct rows, so with fewer of them some direction of the parameters leaves it
+        unchanged).
+        """
+        n = float(weights.sum())
+        k = len(self.param_names)
+        if n < 2:
+            return (f"the data hold {n:g} customer(s) (weighted) to fit on; at least 2 are needed, and in "
+                    f"practice hundreds, to estimate the {k} parameters. Fit on the whole customer base "
+                    "(check the filters and the summary), not on one customer or an empty selection."
+                    + self._fit_rows_note)
+        problem = self._data_problem(columns, weights)
+        if problem is not None:
+            return problem
+        distinct = len(weights)
+        if distinct < k:
+            return (f"the {n:g} customers have only {distinct} distinct histories "
+                    f"({', '.join(columns)}), fewer than the {k} parameters ({', '.join(self.param_names)}), "
+                    "so several parameter values fit equally well. Use more customers or a longer "
+                    "observation period, or check that the summary was built correctly."
+                    + self._fit_rows_note)
+        return None
+
+    #: Appended to the identification messages that count customers (which customers count).
+    _fit_rows_note: ClassVar[str] = ""
+
+    def _data_problem(self, columns: dict[str, np.ndarray], weights: np.ndarray) -> str | None:
+        """What this model's maths needs of the (compressed) fitting rows beyond the counts of
+        :meth:`_identification_problem`, or None (nothing by default)."""
+        return None
+
+    def _unidentified(self, problem: str, problems: list[str], *, stacklevel: int = 3) -> None:
+        """Raise or warn (``on_unidentified``) that ``problem`` leaves the parameters unidentified;
+        a warned problem is added to ``problems``."""
+        message = f"{type(self).__name__} cannot identify its parameters from these data: {problem}"
+        if self.on_unidentified == "raise":
+            raise IdentificationError(
+                message + " Pass on_unidentified='warn' to fit anyway (the estimates are then arbitrary "
+                "along the unidentified direction).")
+        warnings.warn(message, IdentificationWarning, stacklevel=stacklevel)
+        problems.append(message)
 
     # -- data -----------------------------------------------------------------------------------
     def _columns(self, data, *, signed: tuple[str, ...] = ()) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
@@ -324,6 +387,10 @@ class MLEModel:
         unique, counts = compress(columns, w)
         keep = counts > 0
         unique, counts = {c: v[keep] for c, v in unique.items()}, counts[keep]
+        problems: list[str] = []
+        problem = self._identification_problem(unique, counts)
+        if problem is not None:
+            self._unidentified(problem, problems)
         arrays = tuple(unique[c] for c in self.data_columns if c in unique)
 
         n = counts.sum()
@@ -339,12 +406,39 @@ class MLEModel:
         hessian = self._hessian(result.x, total)
         theta = _newton_polish(result.x, result.jac * n, hessian)
         params = np.exp(theta)
-        self._set_fitted(params, self._covariance(params, hessian),
+        covariance = self._covariance(params, hessian)
+        self._set_fitted(params, covariance,
                          log_likelihood=float(-result.fun * n),
                          n_customers=float(n), n_unique=int(len(counts)), n_iter=warm_iter + result.nit,
                          time_unit=frame.attrs.get("time_unit"))
-        self._warn_boundaries()
+        reached = self._warn_boundaries()
+        if not np.all(np.isfinite(covariance)):
+            self._singular_hessian(reached, problems)
+        self.identification_problem_ = " ".join(problems) or None
         return self
+
+    def _singular_hessian(self, boundaries_reached: bool, problems: list[str]) -> None:
+        """The Hessian at the optimum is not positive definite: NaN standard errors.
+
+        At a boundary the model knows (a parameter going to 0 or infinity, already reported by a
+        :class:`~clvmodels.exceptions.BoundaryWarning`), that is the boundary's doing and only
+        warned about; otherwise the data do not identify the parameters (``on_unidentified``).
+        """
+        if problems:  # already warned why: the NaN standard errors are its consequence
+            problems.append("The Hessian at the optimum is not positive definite: standard errors are NaN.")
+            return
+        if boundaries_reached:
+            warnings.warn(
+                f"{type(self).__name__}: the Hessian at the optimum is not positive definite, so "
+                "the parameters are not all identified by these data; standard errors are NaN. "
+                "This accompanies the boundary solution reported above.", BoundaryWarning, stacklevel=3)
+            return
+        self._unidentified(
+            "the log-likelihood is flat in some direction at the optimum (its Hessian is not positive "
+            "definite, so the standard errors are NaN), and no parameter is at a known boundary. This "
+            "usually means too few customers repeat, or the observation period is too short for "
+            "purchases and dropout to be told apart: use more customers or a longer observation "
+            "period, fix the summary, or choose a simpler model.", problems, stacklevel=4)
 
     def _warm_start(self, arrays, counts, theta):
         """A start near the optimum for a fit on many distinct rows: the optimum of a systematic
@@ -404,17 +498,12 @@ class MLEModel:
 
     def _covariance(self, params, hessian) -> np.ndarray:
         """Covariance of the natural parameters by the delta method from the log-scale Hessian."""
+        """NaN where the Hessian is not positive definite (``fit`` then says why)."""
         try:
-            eig = np.linalg.eigvalsh(hessian)
-            if eig.min() <= 0:
+            if not np.all(np.isfinite(hessian)) or np.linalg.eigvalsh(hessian).min() <= 0:
                 raise np.linalg.LinAlgError
             cov_log = np.linalg.inv(hessian)
         except np.linalg.LinAlgError:
-            warnings.warn(
-                f"{type(self).__name__}: the Hessian at the optimum is not positive definite, so "
-                "the parameters are not all identified by these data; standard errors are NaN. "
-                "This usually accompanies a boundary solution or too few repeat customers.",
-                BoundaryWarning, stacklevel=3)
             return np.full_like(hessian, np.nan)
         cov = cov_log * np.outer(params, params)
         return (cov + cov.T) / 2
@@ -431,12 +520,16 @@ class MLEModel:
             "  4. a simpler model if few customers repeat: the data may not identify every parameter."
         )
 
-    def _warn_boundaries(self) -> None:
+    def _warn_boundaries(self) -> bool:
+        """Warn for each known boundary the fit reached; whether any was."""
+        reached = False
         for boundary in self.boundaries:
             value = self.params_[boundary.param]
             if boundary.reached(value):
+                reached = True
                 warnings.warn(f"{type(self).__name__}: {boundary.param} = {value:.4g} is at the edge "
                               f"of its range: {boundary.meaning}", BoundaryWarning, stacklevel=3)
+        return reached
 
     def _set_fitted(self, params, covariance, *, log_likelihood, n_customers, n_unique, n_iter, time_unit):
         k = len(self.param_names)
@@ -448,6 +541,7 @@ class MLEModel:
         self.n_unique_ = n_unique
         self.n_iter_ = n_iter
         self.time_unit_ = time_unit
+        self.identification_problem_ = None
         if log_likelihood is None:
             self.aic_ = self.bic_ = None
         else:
@@ -494,7 +588,7 @@ class MLEModel:
         """Names of the constructor settings: keyword-only arguments of ``__init__`` and the base's."""
         names = [p.name for p in inspect.signature(cls.__init__).parameters.values()
                  if p.kind is p.KEYWORD_ONLY]
-        names += [n for n in ("ci_level", "start", "max_iter") if n not in names]
+        names += [n for n in ("ci_level", "start", "max_iter", "on_unidentified") if n not in names]
         return tuple(names)
 
     def get_settings(self) -> dict[str, Any]:
@@ -558,7 +652,8 @@ class MLEModel:
                            for row in self.covariance_.to_numpy()],
             "fit": {"log_likelihood": self.log_likelihood_, "n_customers": self.n_customers_,
                     "n_unique": self.n_unique_, "n_iter": self.n_iter_,
-                    "excluded": getattr(self, "n_excluded_", None)},
+                    "excluded": getattr(self, "n_excluded_", None),
+                    "identification_problem": self.identification_problem_},
         }
 
     def save(self, path) -> None:
@@ -591,6 +686,7 @@ class MLEModel:
                               n_iter=fit["n_iter"], time_unit=payload.get("time_unit"))
             if fit.get("excluded") is not None:
                 model.n_excluded_ = fit["excluded"]
+            model.identification_problem_ = fit.get("identification_problem")
         return model
 
     @classmethod

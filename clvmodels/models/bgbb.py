@@ -74,6 +74,19 @@ class BetaGeoBetaBinomModel(MLEModel):
                 raise invalid_rows_error(name, rule, bad, frame, _REMEDY)
         return frame, columns
 
+    def _data_problem(self, columns, weights):
+        """Some opportunity was observed after the trial, and some customer transacted at one."""
+        n = weights.sum()
+        if not np.any(columns["n_periods"] > 0):
+            return (f"no transaction opportunity after the trial was observed (n_periods = 0 for all {n:g} "
+                    "customers), so there is nothing to learn from. Observe the cohort for more periods, or "
+                    "fix n_periods in the summary (clvmodels.data.discrete_summary()).")
+        if not np.any(columns["frequency"] > 0):
+            return (f"no customer transacted again after the trial (frequency is 0 for all {n:g} customers), "
+                    "so the transaction and dropout probabilities cannot be told apart. Observe the cohort "
+                    "for more periods, or check the summary (clvmodels.data.discrete_summary()).")
+        return None
+
     def _default_start(self, columns, weights):
         # Beta(1, 1) for the dropout probability; the transaction probability's mean at the
         # observed repeat rate per opportunity (clipped away from 0 and 1).

@@ -99,6 +99,18 @@ class GammaGammaModel(MLEModel):
                     "spend and CLV may be biased. Consider segmenting customers or a model with "
                     "dependence.", AssumptionWarning, stacklevel=3)
 
+    _fit_rows_note = " (Only repeat customers with positive spend inform the Gamma-Gamma model.)"
+
+    def _data_problem(self, columns, weights):
+        """Spend that varies between the repeat customers the fit uses: with one mean spend for
+        all, nothing separates the spread between customers from that within."""
+        if np.ptp(columns["monetary_value"]) == 0:
+            return (f"every repeat customer has the same mean spend ({columns['monetary_value'][0]:g}), so the "
+                    "spread of spend between customers cannot be told from that within a customer. Check "
+                    "monetary_value in the summary (the mean value of the repeat purchases), or use more "
+                    "customers.")
+        return None
+
     def _default_start(self, columns, weights):
         # Method of moments where the data allow; otherwise p = 1, q = 2, gamma at the mean spend.
         start = gamma_gamma.moment_start(columns["frequency"], columns["monetary_value"], weights)

@@ -147,6 +147,15 @@ class ShiftedBetaGeoModel(MLEModel):
                                      bad, frame, _REMEDY)
         return frame, values
 
+    def _data_problem(self, columns, weights):
+        """Some customer reached a renewal decision (``tenure > 0``). A cohort without any cancellation is not flagged here: its fit lands on the boundary
+        ``alpha -> 0`` (nobody cancels), which the fit reports as such."""
+        if not np.any(columns["tenure"] > 0):
+            return (f"no customer has reached a renewal decision yet (tenure is 0 for all {weights.sum():g} "
+                    "customers), so nothing shows how often customers cancel. Observe the customers for at "
+                    "least one contract period, or fix tenure (renewal decisions observed) in the data.")
+        return None
+
     def _prediction_frame(self, data):
         """Like the base, but ``churned`` may be left out: every customer is then taken as active."""
         self._require_fitted()
