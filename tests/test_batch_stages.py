@@ -4,6 +4,7 @@ chunked scoring, customer reconciliation, all-or-nothing outputs."""
 from __future__ import annotations
 
 import json
+import os
 import textwrap
 
 import numpy as np
@@ -13,6 +14,7 @@ import pytest
 import clvmodels
 from clvmodels import cli
 from clvmodels.batch import fit, load_config, run
+from clvmodels.batch.publish import published_files
 
 
 def _log(tmp_path) -> pd.DataFrame:
@@ -80,7 +82,9 @@ def test_fit_then_score_equals_run(tmp_path, log, capsys):
     with pytest.warns(clvmodels.exceptions.ExcludedRowsWarning):
         assert cli.main(["fit", config, "--no-progress"]) == 0
     out = tmp_path / "out"
-    assert sorted(p.name for p in out.rglob("*")) == ["bgnbd.json", "gamma_gamma.json", "manifest.json", "models"]
+    assert published_files(out) == ["models/bgnbd.json", "models/gamma_gamma.json", "models/manifest.json"]
+    assert sorted(p.name for p in out.iterdir()) == [".clvmodels", "current", "manifest.json", "models"]
+    assert json.loads((out / "manifest.json").read_text()) == json.loads((out / "models" / "manifest.json").read_text())
     fitted = json.loads((out / "models" / "manifest.json").read_text())
     assert fitted["command"] == "fit" and fitted["customers"]["fitted"] == 2357
     assert "fitted on 2,357 customers" in capsys.readouterr().out
@@ -89,6 +93,9 @@ def test_fit_then_score_equals_run(tmp_path, log, capsys):
         assert cli.main(["score", config, "--no-progress"]) == 0
     scored = json.loads((out / "manifest.json").read_text())
     assert scored["command"] == "score" and "fit" not in scored["timings_s"]
+    assert published_files(out) == ["manifest.json", "models/bgnbd.json", "models/gamma_gamma.json",
+                                    "models/manifest.json", "scores.csv", "scores.parquet"]
+    assert scored["kept_from_previous"] == ["models/bgnbd.json", "models/gamma_gamma.json", "models/manifest.json"]
     assert scored["models"]["bgnbd"]["file"].endswith("models/bgnbd.json")
 
     with pytest.warns(clvmodels.exceptions.ExcludedRowsWarning):
@@ -145,7 +152,8 @@ def test_failure_mid_write_keeps_previous_outputs(tmp_path, log, monkeypatch):
     with pytest.warns(clvmodels.exceptions.ExcludedRowsWarning):
         run(config, progress=False)
     out = tmp_path / "out"
-    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file() and p.name != "manifest.json"}
+    generation = os.path.realpath(out / "current")
+    before = {name: (out / "current" / name).read_bytes() for name in published_files(out)}
     real, calls = pq.ParquetWriter.write_table, []
 
     def dies_on_third_chunk(self, table, *args, **kwargs):
@@ -157,10 +165,15 @@ def test_failure_mid_write_keeps_previous_outputs(tmp_path, log, monkeypatch):
     monkeypatch.setattr(pq.ParquetWriter, "write_table", dies_on_third_chunk)
     with pytest.warns(clvmodels.exceptions.ExcludedRowsWarning), pytest.raises(KeyboardInterrupt):
         run(config, progress=False)
-    assert {p: p.read_bytes() for p in before} == before
-    assert {p for p in out.rglob("*") if p.is_file()} == {*before, out / "manifest.json"}  # no temporary file
+    assert os.path.realpath(out / "current") == generation
+    assert {name: (out / "current" / name).read_bytes() for name in published_files(out)} == before
+    # nothing else is left: no partial generation, no temporary file
+    files = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file() and not p.is_symlink()}
+    kept = os.path.relpath(generation, out)
+    assert files == {".clvmodels/lock", ".clvmodels/failed/manifest.json", *(f"{kept}/{n}" for n in before)}
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "failed" and manifest["failed_stage"] == "score" and "killed" in manifest["error"]
+    assert json.loads((out / "current" / "manifest.json").read_text())["status"] == "succeeded"
 
 
 def test_output_columns_and_calibration_end(tmp_path, log, capsys):

@@ -72,7 +72,7 @@ def test_manifest_reconciles_rows_and_customers(sample_run):
     assert rows["excluded"] == {"after_observation_end": 1959}
     assert rows["used"] + sum(rows["excluded"].values()) == rows["read"]
     assert manifest["customers"] == {"in_input": 2357, "in_summary": 2357, "scored": 2357, "excluded": {},
-                                     "reconciled": True}
+                                     "non_finite_scores": 0, "reconciled": True}
     assert manifest["models"]["bgnbd"]["log_likelihood"] == pytest.approx(-9582.43, abs=0.01)
     assert set(manifest["timings_s"]) == {"read", "summary", "fit", "score", "write"}
     assert manifest["versions"]["clvmodels"] == clvmodels.__version__

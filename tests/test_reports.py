@@ -54,8 +54,14 @@ def test_a_single_model_is_best_by_default():
 # -- clvmodels compare --------------------------------------------------------------------------
 def test_compare_writes_report_metrics_and_manifest(sample_comparison):
     out = sample_comparison
-    assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "metrics.csv", "metrics.json", "report.html"]
+    from clvmodels.batch.publish import published_files
+
+    assert published_files(out) == ["manifest.json", "metrics.csv", "metrics.json", "report.html"]
+    assert sorted(p.name for p in out.iterdir()) == [".clvmodels", "current", "manifest.json", "metrics.csv",
+                                                     "metrics.json", "report.html"]
     manifest = json.loads((out / "manifest.json").read_text())
+    assert sorted(manifest["outputs"]) == ["metrics.csv", "metrics.json", "report.html"]
+    assert manifest["output_files"]["report.html"]["bytes"] == (out / "report.html").stat().st_size
     summary = json.loads((out / "metrics.json").read_text())
     table = pd.read_csv(out / "metrics.csv", index_col="model")
     assert manifest["status"] == "succeeded" and manifest["best"] == summary["best"]

@@ -13,12 +13,12 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+from contextlib import suppress
 from pathlib import Path
 
 import pandas as pd
 from tqdm import tqdm
 
-from .._io import write_text_atomic
 from .._version import __version__
 from ..clv import customer_lifetime_value
 from ..data import calibration_holdout_split, rfm_summary
@@ -26,6 +26,10 @@ from ..exceptions import ConfigError
 from .config import BayesianCompareConfig, CompareConfig
 from .fitting import construct_models
 from .kpis import configured_kpis, kpi_settings
+from .limits import check_output_dir
+from .manifest import generated_label, now
+from .outputs import write_csv
+from .publish import OutputDirectory
 from .runner import _json_default, _stage, _versions, read_transactions
 
 
@@ -139,16 +143,37 @@ def compare(config: CompareConfig, *, output_dir: str | Path | None = None, conf
     dict
         The manifest (also written as ``manifest.json``), with the best model and the reason.
     """
+    out = check_output_dir(output_dir or config.output.directory,
+                           key="--output-dir" if output_dir else "output.directory")
+    out.mkdir(parents=True, exist_ok=True)
+    with OutputDirectory(out, "compare") as directory:
+        generation = directory.new_generation()
+        try:
+            return _compare(config, generation, config_text=config_text, progress=progress,
+                            cleaned=directory.cleaned)
+        except BaseException as err:
+            if not generation.published:
+                generation.discard()
+                failed = {**getattr(err, "manifest", {}), "status": "failed", "error": f"{type(err).__name__}: {err}",
+                          "finished": now(), "published_outputs": "unchanged: those of the last successful "
+                          "job (current/manifest.json)" if directory.current_generation() else "none"}
+                with suppress(Exception):  # the job's own error is the one to report
+                    directory.write_failed_manifest(json.dumps(failed, indent=2, default=_json_default))
+            raise
+
+
+def _compare(config: CompareConfig, generation, *, config_text, progress, cleaned) -> dict:
+    """The comparison, its files written into ``generation`` and published; see :func:`compare`."""
     from ..reports import compare_models, render_report  # matplotlib and jinja2: only for a comparison
 
-    out = Path(output_dir or config.output.directory)
-    out.mkdir(parents=True, exist_ok=True)
     settings = config.model_dump(mode="json")
     canonical = config_text if config_text is not None else json.dumps(settings, sort_keys=True)
     manifest = {"status": "running", "command": "compare", "clvmodels_version": __version__,
-                "started": pd.Timestamp.now(tz="UTC").isoformat(), "config": settings,
+                "started": now(), "config": settings,
                 "config_sha256": hashlib.sha256(canonical.encode()).hexdigest(), "versions": _versions(),
                 "timings_s": {}}
+    if cleaned:
+        manifest["cleaned_up"] = cleaned
     timings = manifest["timings_s"]
     stages = ["read", "split", "fit", *(["bayesian"] if config.bayesian is not None else []), "diagnose",
               *(["kpis"] if config.kpis is not None else []), "report"]
@@ -192,23 +217,27 @@ def compare(config: CompareConfig, *, output_dir: str | Path | None = None, conf
                                     "scored_with": comparison.best}
         with _stage(timings, "report", bar):
             html = render_report(comparison, title=config.output.title, config_sha256=manifest["config_sha256"],
+                                 generated=generated_label(),
                                  kpis=kpis, kpi_settings="" if kpis is None else
                                  f"{kpi_settings(config.kpis)}; scores of {comparison.best} at the observation end")
             table = comparison.metrics.join(comparison.ranks.rename(
                 columns=lambda c: c if c in ("mean_rank", "firsts") else f"rank_{c}"))
             if bayesian is not None:  # LOO / WAIC columns; empty for a model without a Bayesian variant
                 table = table.join(bayesian.table)
-            write_text_atomic(out / "metrics.csv", table.to_csv())
-            write_text_atomic(out / "metrics.json", json.dumps(_metrics_json(comparison), indent=2,
-                                                              default=_json_default))
-            write_text_atomic(out / "report.html", html)
+            write_csv(table, generation.path("metrics.csv"), escape=config.output.csv_formula_escape)
+            generation.path("metrics.json").write_text(json.dumps(_metrics_json(comparison), indent=2,
+                                                                  default=_json_default), encoding="utf-8")
+            generation.path("report.html").write_text(html, encoding="utf-8")
+        written = generation.written()
         manifest.update({"status": "succeeded", "best": comparison.best, "reason": comparison.reason,
-                         "customers": len(split), "outputs": ["report.html", "metrics.csv", "metrics.json"]})
+                         "customers": len(split), "outputs": written, "output_files": generation.checksums(written)})
+        manifest["finished"] = now()
+        generation.path("manifest.json").write_text(json.dumps(manifest, indent=2, default=_json_default),
+                                                    encoding="utf-8")
+        generation.publish("manifest.json")
     except BaseException as err:
-        manifest.update({"status": "failed", "error": f"{type(err).__name__}: {err}"})
+        err.manifest = manifest  # what ran before the failure, for the failed manifest
         raise
     finally:
         bar.close()
-        manifest["finished"] = pd.Timestamp.now(tz="UTC").isoformat()
-        write_text_atomic(out / "manifest.json", json.dumps(manifest, indent=2, default=_json_default))
     return manifest

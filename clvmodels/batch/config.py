@@ -410,6 +410,9 @@ class DiagnosticsConfig(_Section):
 class ReportOutputConfig(_Section):
     directory: str = "out/compare"
     title: str = "Model comparison"
+    csv_formula_escape: bool = Field(
+        True, description="In metrics.csv, prefix text cells that a spreadsheet would run as a formula "
+                          "with a single quote (as output.csv_formula_escape of a run).")
 
 
 class BayesianCompareConfig(_Section):

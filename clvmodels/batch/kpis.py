@@ -1,6 +1,6 @@
 """The KPI stage of a run: read the optional customer, cost and survey tables, compute every KPI
 table (:func:`clvmodels.kpis.bundle.compute_kpis`) and write ``kpis/<table>.csv`` and
-``kpis/report.html`` into the run's staging area."""
+``kpis/report.html`` into the job's generation of outputs."""
 
 from __future__ import annotations
 
@@ -107,20 +107,25 @@ def kpi_settings(k) -> str:
     return _settings(k)
 
 
-def kpi_stage(config, transactions: pd.DataFrame, scores: pd.DataFrame, staging, *, observation_period_end=None,
+def kpi_stage(config, transactions: pd.DataFrame, scores: pd.DataFrame, generation, *, observation_period_end=None,
               config_sha256: str | None = None) -> dict:
-    """Compute the configured KPIs and stage their files; returns a description for the manifest."""
+    """Compute the configured KPIs and write their files into the job's ``generation``
+    (:class:`~clvmodels.batch.publish.Generation`); returns a description for the manifest."""
     from ..reports.html import render_kpi_report
+    from .manifest import generated_label
+    from .outputs import write_csv
 
     k, inp = config.kpis, config.input
     bundle = configured_kpis(config, transactions, scores, observation_period_end=observation_period_end)
     files = []
     for name, table in bundle.tables.items():
-        table.to_csv(staging.path(f"kpis/{name}.csv"))
+        write_csv(table, generation.path(f"kpis/{name}.csv"), escape=config.output.csv_formula_escape)
         files.append(f"kpis/{name}.csv")
     segments = bundle.segments.rename("segment").rename_axis(inp.customer_id).reset_index()
-    segments.to_csv(staging.path("kpis/customer_segments.csv"), index=False)
-    html = render_kpi_report(bundle, title="Business KPIs", settings=_settings(k), config_sha256=config_sha256)
-    staging.path("kpis/report.html").write_text(html, encoding="utf-8")
+    write_csv(segments, generation.path("kpis/customer_segments.csv"), escape=config.output.csv_formula_escape,
+              index=False)
+    html = render_kpi_report(bundle, title="Business KPIs", settings=_settings(k), config_sha256=config_sha256,
+                             generated=generated_label())
+    generation.path("kpis/report.html").write_text(html, encoding="utf-8")
     return {"tables": list(bundle.tables), "notes": bundle.notes,
             "files": [*files, "kpis/customer_segments.csv", "kpis/report.html"]}

@@ -11,9 +11,11 @@ import hashlib
 import importlib.metadata
 import json
 import logging
+import os
 import platform
 import time
-from contextlib import contextmanager
+import warnings
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +23,7 @@ import pandas as pd
 
 from .._io import write_text_atomic
 from .._version import __version__
+from ..exceptions import ClvModelsWarning
 
 logger = logging.getLogger("clvmodels.batch")
 DEPENDENCIES = ("numpy", "scipy", "pandas", "pyarrow", "pydantic", "pyyaml")
@@ -36,6 +39,80 @@ def versions(extra: tuple[str, ...] = ()) -> dict:
         except importlib.metadata.PackageNotFoundError:
             out[name] = None
     return out
+
+
+def now() -> str:
+    """The time to record, in UTC: ``SOURCE_DATE_EPOCH`` (seconds since 1970) when it is set, so
+    that a rebuild records the same time (reproducible-builds.org); else the clock."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch.isdigit():
+        return pd.Timestamp(int(epoch), unit="s", tz="UTC").isoformat()
+    return pd.Timestamp.now(tz="UTC").isoformat()
+
+
+def generated_label() -> str:
+    """:func:`now` as a report writes it (``2026-12-08 09:30 UTC``)."""
+    return pd.Timestamp(now()).strftime("%Y-%m-%d %H:%M UTC")
+
+
+@contextmanager
+def recorded_warnings(manifest: "Manifest"):
+    """Record the job's clvmodels warnings in ``manifest["warnings"]`` (each distinct message once,
+    with how often it came) as they come; afterwards each is emitted again to the caller, under
+    the caller's own warning filters."""
+    caught: list = []
+    handler = _LogRecorder(caught)
+    logging.getLogger("clvmodels").addHandler(handler)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ClvModelsWarning)  # in this block only: a repeat in a later job counts
+            handler.into = manifest.caught = caught
+            yield
+    except BaseException:
+        with suppress(Exception):  # an "error" filter must not hide the job's own error
+            _emit_again(caught)
+        raise
+    else:
+        _emit_again(caught)
+    finally:
+        logging.getLogger("clvmodels").removeHandler(handler)
+
+
+class _LogRecorder(logging.Handler):
+    """Keeps the job's logged warnings (e.g. duplicate rows) beside its Python warnings."""
+
+    def __init__(self, into: list):
+        super().__init__(level=logging.WARNING)
+        self.into = into
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.into.append(record)
+
+
+def _emit_again(caught) -> None:
+    seen = set()
+    for w in caught:
+        if isinstance(w, logging.LogRecord):
+            continue  # logged already
+        key = (w.category, str(w.message), w.filename, w.lineno)
+        if key not in seen:
+            seen.add(key)
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+
+
+def warning_entries(caught) -> list[dict]:
+    """The clvmodels warnings among ``caught`` (and warnings logged by clvmodels, category
+    ``logged``): category, message and count, in order of arrival."""
+    counts: dict = {}
+    for w in caught:
+        if isinstance(w, logging.LogRecord):
+            key = ("logged", w.getMessage())
+        elif issubclass(w.category, ClvModelsWarning):
+            key = (w.category.__name__, str(w.message))
+        else:
+            continue
+        counts[key] = counts.get(key, 0) + 1
+    return [{"category": c, "message": m, "count": n} for (c, m), n in counts.items()]
 
 
 def json_default(value):
@@ -87,7 +164,7 @@ class Manifest:
             "status": "running",
             "command": command,
             "clvmodels_version": __version__,
-            "started": pd.Timestamp.now(tz="UTC").isoformat(),
+            "started": now(),
             "config": settings,
             "config_sha256": hashlib.sha256(canonical.encode()).hexdigest(),
             "engine": config.engine.type,
@@ -95,6 +172,8 @@ class Manifest:
             "timings_s": {},
         }
         self.current = None
+        self.tracker = None
+        self.caught: list = []  # warnings, filled by recorded_warnings
 
     def __getitem__(self, key):
         return self.data[key]
@@ -121,13 +200,22 @@ class Manifest:
     def failed(self, err: BaseException) -> None:
         self.data.update({"status": "failed", "failed_stage": self.current, "error": f"{type(err).__name__}: {err}"})
 
-    def write(self) -> None:
-        self.data["finished"] = pd.Timestamp.now(tz="UTC").isoformat()
-        write_text_atomic(self.path, json.dumps(self.data, indent=2, default=json_default))
+    def text(self) -> str:
+        """The manifest as JSON, its ``finished`` time set."""
+        self.data["finished"] = now()
+        if warning_entries(self.caught):
+            self.data["warnings"] = warning_entries(self.caught)
+        return json.dumps(self.data, indent=2, default=json_default)
+
+    def write(self, path: Path | None = None) -> None:
+        """Save the manifest atomically to ``path`` (default: where the job's manifest is read)."""
+        write_text_atomic(path or self.path, self.text())
 
 
 def reconcile(customers: dict) -> dict:
-    """Check that every input customer is scored or excluded with a reason; add ``reconciled``."""
+    """Check that every input customer is scored or excluded with a reason, and that no score is
+    NaN or infinite (``non_finite_scores``); add ``reconciled``."""
     excluded = sum(customers.get("excluded", {}).values())
-    customers["reconciled"] = customers["in_input"] == customers["scored"] + excluded
+    customers["reconciled"] = (customers["in_input"] == customers["scored"] + excluded
+                               and not customers.get("non_finite_scores", 0))
     return customers

@@ -1,50 +1,72 @@
-"""All-or-nothing outputs: every file of a run is written under a temporary name and renamed into
-place only when the whole run has succeeded; a failed run leaves the previous outputs intact."""
+"""Writing a job's tables: score chunks to Parquet and CSV, KPI tables to CSV, with the checks a
+published table must pass (no non-finite score; text cells a spreadsheet would run as formulas
+neutralised). Where the files go, and how they are published, is :mod:`clvmodels.batch.publish`."""
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from concurrent.futures import Future, ThreadPoolExecutor
-from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+#: A text cell starting with one of these is a formula to Excel, LibreOffice and Google Sheets
+#: (OWASP, "CSV injection"); a leading apostrophe makes it text.
+FORMULA_LEADERS = ("=", "+", "-", "@", "\t", "\r")
 
-class Staging:
-    """Temporary files beside their targets, renamed by :meth:`commit` or removed by :meth:`discard`."""
 
-    def __init__(self, directory: Path):
-        self.directory = Path(directory)
-        self.pending: list[tuple[Path, Path]] = []
+def neutralise_formulas(frame: pd.DataFrame, *, index: bool = False) -> pd.DataFrame:
+    """``frame`` with every text cell that starts like a formula prefixed by ``'`` (a copy when
+    anything changes). Numbers are untouched; ``index=True`` treats the index as a column too."""
+    changed = {i: v for i, (_, col) in enumerate(frame.items()) if (v := _neutralised(col)) is not None}
+    new_index = _neutralised(frame.index.to_series()) if index and frame.index.nlevels == 1 else None
+    if not changed and new_index is None:
+        return frame
+    frame = frame.copy()
+    for i, values in changed.items():
+        frame.isetitem(i, values)
+    if new_index is not None:
+        frame.index = pd.Index(new_index.to_numpy(), name=frame.index.name)
+    return frame
 
-    def path(self, name: str) -> Path:
-        """A fresh temporary path for the output ``name`` (relative to the output directory)."""
-        target = self.directory / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        os.close(fd)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        self.pending.append((Path(tmp), target))
-        return Path(tmp)
 
-    def commit(self) -> list[str]:
-        """Rename every staged file into place; returns the output names."""
-        names = []
-        for tmp, target in self.pending:
-            os.replace(tmp, target)
-            names.append(target.relative_to(self.directory).as_posix())
-        self.pending = []
-        return names
+def _neutralised(values: pd.Series) -> pd.Series | None:
+    """The text column ``values`` with formula-leading cells quoted, or None when none is."""
+    if not (pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)):
+        return None
+    try:
+        risky = values.str.startswith(FORMULA_LEADERS)  # non-text cells of a mixed column: NaN
+    except AttributeError:  # an object column without text
+        return None
+    risky = risky.fillna(False).to_numpy(dtype=bool)
+    if not risky.any():
+        return None
+    out = values.astype(object)
+    out.iloc[np.flatnonzero(risky)] = ("'" + values[risky].astype(str)).to_numpy()
+    return out
 
-    def discard(self) -> None:
-        for tmp, _ in self.pending:
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
-        self.pending = []
+
+def write_csv(frame: pd.DataFrame, path, *, escape: bool = True, **options) -> None:
+    """``frame.to_csv(path, **options)`` with formula-leading text cells neutralised unless
+    ``escape`` is False (``output.csv_formula_escape``)."""
+    if escape:
+        frame = neutralise_formulas(frame, index=options.get("index", True))
+    frame.to_csv(path, **options)
+
+
+def non_finite(frame: pd.DataFrame, allowed_infinite=()) -> tuple[np.ndarray, dict, dict]:
+    """Rows with a NaN or infinite number, the count per column (only columns that have any), and
+    the count of ``+inf`` in the ``allowed_infinite`` columns (not flagged: the model says so)."""
+    numbers = frame.select_dtypes(include="number")
+    if numbers.empty:
+        return np.zeros(len(frame), dtype=bool), {}, {}
+    values = numbers.to_numpy(dtype=float)
+    bad = ~np.isfinite(values)
+    allowed = np.isin(numbers.columns, list(allowed_infinite))
+    infinite = bad & allowed & (values == np.inf)
+    bad &= ~infinite
+    counts = {c: int(n) for c, n in zip(numbers.columns, bad.sum(axis=0)) if n}
+    infinite_counts = {c: int(n) for c, n in zip(numbers.columns, infinite.sum(axis=0)) if n}
+    return bad.any(axis=1), counts, infinite_counts
 
 
 class ScoreWriter:
@@ -58,15 +80,32 @@ class ScoreWriter:
 
     Parameters
     ----------
-    staging : Staging
+    generation : Generation
+        Where the files go (:class:`~clvmodels.batch.publish.Generation`).
     formats : list of {"parquet", "csv"}
     columns : list of str, optional
         Columns to keep after the customer id (``output.columns``); unknown names are an error.
+    csv_formula_escape : bool
+        Neutralise formula-leading text cells in the CSV file (:func:`neutralise_formulas`).
+    allowed_infinite : sequence of str
+        Columns where ``+inf`` is the model's answer (counted in ``infinite_by_model``, not flagged).
+
+    Attributes
+    ----------
+    non_finite : dict
+        Count of NaN or infinite scores per column; ``non_finite_rows`` the customers with any,
+        ``non_finite_examples`` up to five of their ids.
     """
 
-    def __init__(self, staging: Staging, formats, columns=None):
-        self.targets = {fmt: staging.path(f"scores.{fmt}") for fmt in formats}
+    def __init__(self, generation, formats, columns=None, *, csv_formula_escape: bool = True, allowed_infinite=()):
+        self.targets = {fmt: generation.path(f"scores.{fmt}") for fmt in formats}
         self.columns = columns
+        self.escape = csv_formula_escape
+        self.non_finite: dict = {}
+        self.non_finite_rows = 0
+        self.non_finite_examples: list = []
+        self.allowed_infinite = tuple(allowed_infinite)
+        self.infinite_by_model: dict = {}
         self.schema = None
         self._parquet = None
         self._thread: ThreadPoolExecutor | None = None
@@ -90,6 +129,16 @@ class ScoreWriter:
         import pyarrow.parquet as pq
 
         frame = self._select(frame)
+        rows, counts, infinite = non_finite(frame, self.allowed_infinite)
+        for c, n in infinite.items():
+            self.infinite_by_model[c] = self.infinite_by_model.get(c, 0) + n
+        if counts:
+            self.non_finite_rows += int(rows.sum())
+            for c, n in counts.items():
+                self.non_finite[c] = self.non_finite.get(c, 0) + n
+            need = 5 - len(self.non_finite_examples)
+            if need > 0:
+                self.non_finite_examples += frame.iloc[:, 0][rows].head(need).astype(str).tolist()
         if "parquet" in self.targets:
             table = pa.Table.from_pandas(frame, preserve_index=False)
             if self._parquet is None:
@@ -102,7 +151,8 @@ class ScoreWriter:
                 self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clvmodels-write")
             self._pending = self._thread.submit(self._parquet.write_table, table)
         if "csv" in self.targets:
-            frame.to_csv(self.targets["csv"], mode="w" if self._first else "a", header=self._first, index=False)
+            write_csv(frame, self.targets["csv"], escape=self.escape, mode="w" if self._first else "a",
+                      header=self._first, index=False)
         self._first = False
         self.rows += len(frame)
 

@@ -5,9 +5,10 @@
   and ``manifest.json``;
 - :func:`run`: both, writing all of the above (the manifest in ``manifest.json``).
 
-Outputs are staged under temporary names and renamed into place only when the whole job has
-succeeded, so a failed job leaves the previous outputs intact; its manifest says what failed.
-Customers reconcile: every input customer is scored or listed as excluded with the reason.
+A job writes a complete generation of outputs and publishes it in one atomic step
+(:mod:`clvmodels.batch.publish`), so a failed or killed job leaves the previous outputs intact; its
+manifest says what failed. Customers reconcile: every input customer is scored or listed as
+excluded with the reason, and a job with a NaN or infinite score fails rather than publish it.
 """
 
 from __future__ import annotations
@@ -25,8 +26,11 @@ from ..models import load_model
 from .config import RunConfig
 from .engines import make_engine
 from .inputs import read_frame
-from .manifest import Manifest, json_default, logger, model_entry, reconcile, versions
-from .outputs import ScoreWriter, Staging
+from .manifest import Manifest, json_default, logger, model_entry, reconcile, recorded_warnings, versions
+from .limits import check_output_dir
+from .outputs import ScoreWriter
+from .scoring import infinite_by_model
+from .publish import OutputDirectory
 
 # Kept for clvmodels.batch.compare.
 _json_default = json_default
@@ -111,20 +115,57 @@ def _job(command: str, config: RunConfig, **settings) -> dict:
 
 def _run_job(command: str, config: RunConfig, *, output_dir=None, config_text=None, progress=None,
              model_files=None, manifest_name="manifest.json") -> dict:
-    out = Path(output_dir or config.output.directory)
+    out = check_output_dir(output_dir or config.output.directory,
+                           key="--output-dir" if output_dir else "output.directory")
     out.mkdir(parents=True, exist_ok=True)
     manifest = Manifest(command, config, config_text, out / manifest_name)
-    staging = Staging(out)
-    writer = engine = tracker = None
+    with OutputDirectory(out, command) as directory, recorded_warnings(manifest):
+        if directory.cleaned:
+            manifest["cleaned_up"] = directory.cleaned
+            logger.info("removed what earlier jobs left unfinished: %s", directory.cleaned)
+        generation = directory.new_generation()
+        try:
+            _build(command, config, manifest, generation, progress=progress, model_files=model_files)
+            with manifest.stage("write"):  # also the failed stage if publishing fails
+                kept = generation.carry_over()
+                written = generation.written()
+                checksums = generation.checksums(written)
+            manifest.update({"status": "succeeded", "outputs": written, "output_files": checksums,
+                             "kept_from_previous": kept})
+            manifest.write(generation.path(manifest_name))
+            generation.publish(manifest_name)
+            if generation.moved_aside:
+                manifest["moved_aside"] = generation.moved_aside
+                manifest.write(generation.path(manifest_name))
+        except BaseException as err:
+            if not generation.published:
+                generation.discard()
+                manifest.failed(err)
+                published = directory.current_generation()
+                manifest["published_outputs"] = (
+                    "unchanged: those of the last successful job (current/manifest.json)" if published else "none")
+                with suppress(Exception):  # the job's own error is the one to report
+                    directory.write_failed_manifest(manifest.text())
+                if manifest.tracker is not None:
+                    manifest.tracker.log_failure(manifest.data)
+            raise
+    if manifest.tracker is not None:
+        _track(manifest.tracker, manifest, out, generation.path(manifest_name))
+    return manifest.data
+
+
+def _build(command: str, config: RunConfig, manifest: Manifest, generation, *, progress, model_files) -> None:
+    """Every stage of the job up to its outputs, written into ``generation``."""
+    writer = engine = None
     try:
         if config.tracking is not None and config.tracking.mlflow is not None:
             from .tracking import MlflowTracker  # mlflow is imported only when tracking is configured
 
-            tracker = MlflowTracker(config.tracking.mlflow, command)
+            manifest.tracker = MlflowTracker(config.tracking.mlflow, command)
         loaded = {}
         if command == "score":
             with manifest.stage("load_models"):
-                loaded = load_models(config, model_paths(config, out, model_files))
+                loaded = load_models(config, model_paths(config, generation.directory.root, model_files))
         engine = make_engine(config)
         summaries = engine.summaries(config, manifest, fit=command != "score", score=command != "fit")
         manifest.update({"input": summaries.input, "rows": summaries.rows, "summary": summaries.info,
@@ -136,63 +177,71 @@ def _run_job(command: str, config: RunConfig, *, output_dir=None, config_text=No
             with manifest.stage("fit"):
                 models = engine.fit(config, summaries)
                 for name, model in models.items():
-                    model.save(staging.path(f"models/{name}.json"))
+                    model.save(generation.path(f"models/{name}.json"))
             manifest["models"] = {name: model_entry(m) for name, m in models.items()}
         customers = dict(summaries.customers)
-        if command != "fit":
-            kept = [] if config.kpis is not None else None  # the KPIs need every score at once
-
-            def write(frame):
-                writer.write(frame)
-                if kept is not None:
-                    kept.append(frame)
-
-            with manifest.stage("score"):
-                writer = ScoreWriter(staging, config.output.formats, config.output.columns)
-                customers["scored"] = engine.score(config, summaries, models, write, progress=progress)
-                writer.close()
-            if kept is not None:
-                from .kpis import kpi_stage
-
-                with manifest.stage("kpis"):
-                    manifest["kpis"] = kpi_stage(config, summaries.transactions, pd.concat(kept, ignore_index=True),
-                                                 staging, observation_period_end=manifest.data.get(
-                                                     "observation_period_end"),
-                                                 config_sha256=manifest.data.get("config_sha256"))
-            manifest["customers"] = reconcile(customers)
-            if not customers["reconciled"]:  # a bug, not bad input: exit code 1 with the traceback
-                raise RuntimeError(f"customers do not reconcile (in = scored + excluded): {customers}")
-        else:
+        if command == "fit":
             customers["fitted"] = customers.pop("in_summary")
             manifest["customers"] = customers
-        with manifest.stage("write"):
-            manifest.update({"status": "succeeded", "outputs": staging.commit()})
-    except BaseException as err:
+            return
+        kept = [] if config.kpis is not None else None  # the KPIs need every score at once
+
+        def write(frame):
+            writer.write(frame)
+            if kept is not None:
+                kept.append(frame)
+
+        with manifest.stage("score"):
+            infinite = infinite_by_model(next(m for m in models.values() if m.kind != "spend"))
+            writer = ScoreWriter(generation, config.output.formats, config.output.columns,
+                                 csv_formula_escape=config.output.csv_formula_escape, allowed_infinite=infinite)
+            customers["scored"] = engine.score(config, summaries, models, write, progress=progress)
+            writer.close()
+        customers["non_finite_scores"] = writer.non_finite_rows
+        if writer.infinite_by_model:
+            manifest["infinite_by_model"] = {c: {"customers": n, "why": infinite[c]}
+                                             for c, n in writer.infinite_by_model.items()}
+        manifest["customers"] = reconcile(customers)
+        if writer.non_finite_rows:
+            manifest["non_finite_scores"] = writer.non_finite
+            raise DataError(non_finite_message(writer, models))
+        if kept is not None:
+            from .kpis import kpi_stage
+
+            with manifest.stage("kpis"):
+                manifest["kpis"] = kpi_stage(config, summaries.transactions, pd.concat(kept, ignore_index=True),
+                                             generation, observation_period_end=manifest.data.get(
+                                                 "observation_period_end"),
+                                             config_sha256=manifest.data.get("config_sha256"))
+        if not customers["reconciled"]:  # a bug, not bad input: exit code 1 with the traceback
+            raise RuntimeError(f"customers do not reconcile (in = scored + excluded): {customers}")
+    except BaseException:
         if writer is not None:
             with suppress(Exception):  # the job's own error is the one to report
                 writer.close()
-        staging.discard()
-        manifest.failed(err)
-        if tracker is not None:
-            tracker.log_failure(manifest.data)
         raise
     finally:
         if engine is not None:
             engine.close()
-        manifest.write()
-    if tracker is not None:
-        _track(tracker, manifest, out)
-    return manifest.data
 
 
-def _track(tracker, manifest: Manifest, out: Path) -> None:
+def non_finite_message(writer: ScoreWriter, models: dict) -> str:
+    """Why a job with NaN or infinite scores publishes nothing, and what to look at."""
+    columns = ", ".join(f"{c} ({n})" for c, n in writer.non_finite.items())
+    return (f"{writer.non_finite_rows} customers have NaN or infinite scores (columns: {columns}; e.g. customer "
+            f"{', '.join(writer.non_finite_examples)}), so nothing was published. Such numbers come from model "
+            f"parameters far outside their usual range or from extreme summaries: check the parameters of "
+            f"{', '.join(models)} in the manifest and these customers' rows, refit, and run again.")
+
+
+def _track(tracker, manifest: Manifest, out: Path, published: Path) -> None:
     """Log a succeeded job to MLflow; a tracking failure is recorded, it does not undo the job."""
     try:
         tracker.log_success(manifest.data, out, manifest.path)
-    except Exception as err:  # noqa: BLE001 - the outputs are committed; say what failed and go on
+    except Exception as err:  # noqa: BLE001 - the outputs are published; say what failed and go on
         logger.warning("tracking failed: %s: %s", type(err).__name__, err)
         manifest["tracking_error"] = f"{type(err).__name__}: {err}"
-        manifest.write()
+        manifest.write(published)
 
 
 def run(config: RunConfig, *, output_dir: str | Path | None = None, config_text: str | None = None,

@@ -65,6 +65,17 @@ class _Scores:
         return None if self.intervals is None else prediction_interval(model, method, summary, *args, **self.options)
 
 
+def infinite_by_model(customer_model) -> dict[str, str]:
+    """Score columns whose ``+inf`` values are the model's own answer, with the reason: with an sBG
+    ``alpha <= 1`` the expected remaining lifetime diverges (its discounted value, DERL, does not)."""
+    if customer_model.kind == "retention" and not hasattr(customer_model, "posterior_draws") \
+            and customer_model.params_["alpha"] <= 1:
+        return {"expected_remaining_lifetime": (
+            f"sbg's alpha = {customer_model.params_['alpha']:.4g} <= 1: the mean remaining lifetime of an active "
+            "customer is infinite (heavy-tailed retention); use derl (discounted, finite) for value")}
+    return {}
+
+
 def score(summary: pd.DataFrame, customer_model, spend_model, predictions) -> pd.DataFrame:
     """One row per customer with the predictions of the model's kind (see the module docstring).
 
