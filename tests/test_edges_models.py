@@ -212,3 +212,219 @@ def test_on_unidentified_is_a_checked_setting():
     with pytest.raises(InvalidArgumentError, match="on_unidentified must be 'raise' or 'warn'; got 'ignore'"):
         MODELS["bgnbd"](on_unidentified="ignore")
     assert "on_unidentified" in MODELS["gamma_gamma"]().get_settings()
+
+
+# -- model files: parameters checked on load, damaged files refused clearly (item 4) ----------------
+import json  # noqa: E402
+import pickle  # noqa: E402
+
+from clvmodels.exceptions import ModelFileError  # noqa: E402
+from clvmodels.models import load_model  # noqa: E402
+
+CDNOW_BGNBD = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
+
+
+@pytest.fixture
+def saved(tmp_path):
+    """A valid BG/NBD model file and its payload (from_params: no fitting needed)."""
+    path = tmp_path / "bgnbd.json"
+    MODELS["bgnbd"].from_params(CDNOW_BGNBD, time_unit="W").save(path)
+    return path, json.loads(path.read_text())
+
+
+def _refused(path, *words):
+    """Both loaders refuse ``path`` with one ModelFileError naming the file and ``words``."""
+    for load in (load_model, MODELS["bgnbd"].load):
+        with pytest.raises(ModelFileError) as info:
+            load(path)
+        message = str(info.value)
+        assert str(path) in message
+        for word in words:
+            assert word in message, message
+        assert info.value.__context__ is None or info.value.__suppress_context__  # one clear error
+
+
+def _write(path, payload):
+    path.write_text(json.dumps(payload))
+    return path
+
+
+def test_a_valid_file_loads(saved):
+    path, _ = saved
+    assert load_model(path).params_.to_dict() == CDNOW_BGNBD
+
+
+@pytest.mark.parametrize("value, words", [
+    ("0.24", ["positive finite numbers", "'0.24'"]),
+    (-0.24, ["positive finite numbers", "-0.24"]),
+    (0, ["positive finite numbers"]),
+    (None, ["positive finite numbers", "None"]),
+    (True, ["positive finite numbers", "True"]),
+    ([0.24], ["positive finite numbers"]),
+    (float("nan"), ["positive finite numbers"]),
+    (float("inf"), ["positive finite numbers"]),
+    (1e300, ["not finite numbers", "NaN or overflow", "refit"]),
+])
+def test_parameters_must_be_usable_numbers(saved, tmp_path, value, words):
+    _, payload = saved
+    payload["params"]["r"] = value
+    _refused(_write(tmp_path / "bad.json", payload), *words)
+
+
+def test_huge_parameters_that_still_predict_load(saved, tmp_path):
+    """The rule is usable predictions, not a bound: alpha = 1e6 is a rate parameter for data in
+    seconds, say, and predicts finite numbers."""
+    _, payload = saved
+    payload["params"]["alpha"] = 1e6
+    assert load_model(_write(tmp_path / "ok.json", payload)).params_["alpha"] == 1e6
+
+
+@pytest.mark.parametrize("edit, words", [
+    (lambda p: p.pop("params"), ["fields ['params'] are missing"]),
+    (lambda p: p.pop("covariance"), ["fields ['covariance'] are missing"]),
+    (lambda p: p["params"].pop("b"), ["params must map exactly", "'b'"]),
+    (lambda p: p["params"].update(rho=1.0), ["params must map exactly", "'rho'"]),
+    (lambda p: p.update(params=[0.2, 4.4, 0.8, 2.4]), ["params must map exactly", "list"]),
+    (lambda p: p.update(covariance={"r": 1}), ["covariance must be a 4 x 4"]),
+    (lambda p: p.update(covariance=[[None] * 3] * 3), ["covariance must be a 4 x 4"]),
+    (lambda p: p["covariance"][0].__setitem__(0, "x"), ["covariance entries must be finite numbers or null"]),
+    (lambda p: p.update(settings=["ci_level"]), ["settings must be an object", "list"]),
+    (lambda p: p["settings"].update(ci_level="0.95"), ["ci_level must be a number between 0 and 1"]),
+    (lambda p: p["settings"].update(ci_level=95), ["use 0.95"]),
+    (lambda p: p["settings"].update(alpha=0.1), ["settings has unknown keys ['alpha']"]),
+    (lambda p: p.update(time_unit=7), ["time_unit must be a string"]),
+    (lambda p: p.update(fit=[1, 2]), ["fit must be an object", "list"]),
+    (lambda p: p.update(fit={"log_likelihood": "high", "n_customers": 1.0, "n_unique": 1}),
+     ["fit has values of the wrong type for ['log_likelihood']"]),
+    (lambda p: p.update(fit={"log_likelihood": -10.0}), ["log_likelihood but no n_customers"]),
+    (lambda p: p.update(format_version="1"), ["format_version '1'", "damaged"]),
+    (lambda p: p.update(format_version=0), ["format_version 0"]),
+    (lambda p: p.update(format_version=99), ["newer clvmodels", "upgrade"]),
+    (lambda p: p.pop("format"), ["not a clvmodels model file"]),
+], ids=lambda v: getattr(v, "__name__", str(v))[:40])
+def test_damaged_fields_are_named(saved, tmp_path, edit, words):
+    _, payload = saved
+    edit(payload)
+    _refused(_write(tmp_path / "bad.json", payload), *words)
+
+
+def test_a_file_of_another_model_kind(saved, tmp_path):
+    path = tmp_path / "gg.json"
+    MODELS["gamma_gamma"].from_params({"p": 6.25, "q": 3.74, "gamma": 15.45}).save(path)
+    with pytest.raises(ModelFileError, match=r"holds a 'gamma_gamma' model, not 'bgnbd'.*load_model"):
+        MODELS["bgnbd"].load(path)
+    assert load_model(path).name == "gamma_gamma"
+    _, payload = saved
+    payload["model"] = "bg_nbd"
+    with pytest.raises(ModelFileError, match="names model 'bg_nbd', which this clvmodels does not know"):
+        load_model(_write(tmp_path / "x.json", payload))
+    payload["model"] = ["bgnbd"]
+    with pytest.raises(ModelFileError, match="does not know"):
+        load_model(_write(tmp_path / "y.json", payload))
+
+
+@pytest.mark.parametrize("content, words", [
+    (pickle.dumps({"format": "clvmodels.model"}), ["pickle", "never reads pickles"]),
+    (b"\x00\x01\x02binary", ["binary data", "NUL byte at offset 0"]),
+    ("{\"model\": \"caf\u00e9\"}".encode("latin-1"), ["not UTF-8 text", "byte 14"]),
+    (b"[" * 100_000 + b"]" * 100_000, ["nested too deeply"]),
+    (b"{\"format\": ", ["not valid JSON"]),
+    (b"", ["not valid JSON"]),
+    (b"[1, 2, 3]", ["holds a JSON list, not an object"]),
+    (b"\"clvmodels.model\"", ["holds a JSON str"]),
+    (b"\x89HDF\r\n\x1a\n" + b"\x00" * 16, ["NetCDF file", "clvmodels.bayes.load_model"]),
+], ids=["pickle", "binary", "latin-1", "deep", "truncated", "empty", "list", "string", "netcdf"])
+def test_unreadable_bytes_are_refused(tmp_path, content, words):
+    path = tmp_path / "model.json"
+    path.write_bytes(content)
+    _refused(path, *words)
+
+
+def test_a_directory_or_missing_file(tmp_path):
+    _refused(tmp_path, "cannot be read")
+    _refused(tmp_path / "absent.json", "cannot be read", "No such file")
+
+
+# -- posterior (NetCDF) files ------------------------------------------------------------------------
+@pytest.fixture
+def posterior(tmp_path):
+    """A BayesBetaGeoModel posterior built from draws (no sampling), its path and its attributes."""
+    az = pytest.importorskip("arviz")
+    from clvmodels.bayes import BayesBetaGeoModel
+    from clvmodels.bayes.priors import default_priors, resolve_priors
+
+    model = BayesBetaGeoModel(method="map")
+    rng = np.random.default_rng(0)
+    idata = az.from_dict(posterior={n: rng.gamma(50.0, v / 50.0, size=(1, 20)) for n, v in CDNOW_BGNBD.items()})
+    priors = resolve_priors(model.param_names, default_priors(model.shape_params, {"alpha": 5.0}), None)
+    model._set_posterior(idata, priors, sampler=None, fit_seconds=0.1, n_customers=100.0, n_unique=10,
+                         time_unit="W")
+    path = tmp_path / "posterior.nc"
+    model.save(path)
+    return model, path
+
+
+def _write_posterior(model, path, draws=None, **attrs):
+    """The model's posterior with some attributes (or draws) replaced, as a NetCDF file."""
+    idata = model.idata_.copy()
+    if draws is not None:
+        idata.posterior["r"] = idata.posterior["r"] * 0 + draws
+    idata.posterior.attrs.update({**model._attrs(), **attrs})
+    idata.to_netcdf(str(path))
+    return path
+
+
+def _posterior_refused(path, *words):
+    from clvmodels.bayes import BayesBetaGeoModel, load_model as load_posterior
+
+    for load in (load_posterior, BayesBetaGeoModel.load):
+        with pytest.raises(ModelFileError) as info:
+            load(path)
+        for word in [str(path), *words]:
+            assert word in str(info.value), str(info.value)
+
+
+def test_a_valid_posterior_loads(posterior):
+    from clvmodels.bayes import load_model as load_posterior
+
+    model, path = posterior
+    assert load_posterior(path).params_.to_dict() == pytest.approx(model.params_.to_dict())
+
+
+@pytest.mark.parametrize("attrs, words", [
+    ({"clvmodels_format_version": "abc"}, ["clvmodels_format_version 'abc'", "damaged"]),
+    ({"clvmodels_format_version": "0"}, ["clvmodels_format_version '0'"]),
+    ({"clvmodels_format_version": "1.5"}, ["clvmodels_format_version '1.5'"]),
+    ({"clvmodels_format_version": "7"}, ["newer clvmodels", "upgrade"]),
+    ({"clvmodels_format": "other"}, ["not a clvmodels posterior file"]),
+    ({"clvmodels_model": "bayes_nope"}, ["'bayes_nope'"]),
+    ({"clvmodels_settings": "{not json"}, ["damaged", "posterior file"]),
+    ({"clvmodels_settings": "[" * 100_000}, ["damaged"]),
+    ({"clvmodels_settings": "[1]"}, ["settings are a JSON list"]),
+    ({"clvmodels_settings": json.dumps({"draws": 0})}, ["draws must be a whole number"]),
+    ({"clvmodels_settings": json.dumps({"speed": 1})}, ["damaged", "speed"]),
+    ({"clvmodels_priors": json.dumps({"r": {"dist": "Normal"}})}, ["priors do not match"]),
+    ({"clvmodels_fit": json.dumps({"n_customers": "many"})}, ["wrong type", "n_customers"]),
+], ids=lambda v: str(v)[:40])
+def test_damaged_posterior_attributes_are_named(posterior, tmp_path, attrs, words):
+    model, _ = posterior
+    _posterior_refused(_write_posterior(model, tmp_path / "bad.nc", **attrs), *words)
+
+
+@pytest.mark.parametrize("value", [np.nan, -1.0, np.inf])
+def test_posterior_draws_must_be_positive_finite(posterior, tmp_path, value):
+    model, _ = posterior
+    _posterior_refused(_write_posterior(model, tmp_path / "bad.nc", draws=value), "draws of 'r'", "positive finite")
+
+
+@pytest.mark.parametrize("content, words", [
+    (b'{"format": "clvmodels.model"}', ["JSON", "clvmodels.load_model"]),
+    (pickle.dumps([1, 2]), ["pickle"]),
+    (b"", ["not NetCDF"]),
+    (b"\x89HDF\r\n\x1a\n" + b"\x00" * 64, ["not a readable NetCDF posterior file"]),
+], ids=["json", "pickle", "empty", "truncated-hdf5"])
+def test_non_netcdf_bytes_are_refused(tmp_path, content, words):
+    pytest.importorskip("arviz")
+    path = tmp_path / "posterior.nc"
+    path.write_bytes(content)
+    _posterior_refused(path, *words)

@@ -24,7 +24,7 @@ from . import _sampling
 from ._op import TotalLogLik
 from . import diagnostics
 from .diagnostics import check_convergence, convergence_table
-from .priors import default_priors, prior_variable, resolve_priors
+from .priors import check_prior, default_priors, prior_variable, resolve_priors
 
 FILE_FORMAT = "clvmodels.posterior"
 FILE_FORMAT_VERSION = 1
@@ -335,19 +335,36 @@ class BayesModel:
 
     @classmethod
     def _from_file(cls, path, idata, attrs):
-        """The model of ``cls`` from a posterior and its attributes as read by :func:`read_posterior`."""
+        """The model of ``cls`` from a posterior and its attributes as read by :func:`read_posterior`.
+
+        Every attribute is type-checked and the draws must be positive finite numbers, so a damaged
+        file gives one :class:`~clvmodels.exceptions.ModelFileError` naming it and the problem.
+        """
         if attrs.get("clvmodels_model") != cls.name:
             raise ModelFileError(f"{path} holds a {attrs.get('clvmodels_model')!r} posterior, not {cls.name!r}; "
                                  "load it with the matching class.")
         try:
-            model = cls(**json.loads(attrs["clvmodels_settings"]))
-            priors = json.loads(attrs["clvmodels_priors"])
-            fit = json.loads(attrs["clvmodels_fit"])
+            settings, priors, fit = (_json_attr(attrs, key) for key in
+                                     ("clvmodels_settings", "clvmodels_priors", "clvmodels_fit"))
+            for key, value in (("settings", settings), ("priors", priors), ("fit facts", fit)):
+                if not isinstance(value, dict):
+                    raise ValueError(f"its {key} are a JSON {type(value).__name__}, not an object")
+            model = cls(**settings)
+            unknown = sorted(set(priors) ^ set(cls.mle_class.param_names))
+            if unknown:
+                raise ValueError(f"its priors do not match the parameters {cls.mle_class.param_names} ({unknown})")
+            priors = {name: check_prior(name, spec) for name, spec in priors.items()}
             missing = [n for n in cls.mle_class.param_names if n not in idata.posterior]
             if missing:
                 raise ValueError(f"the posterior lacks {missing}")
-        except (KeyError, TypeError, ValueError) as err:
-            raise ModelFileError(f"{path} is a damaged {cls.name!r} posterior file: {err}") from None
+            for name in cls.mle_class.param_names:
+                values = np.asarray(idata.posterior[name].values)
+                if values.size == 0 or not np.issubdtype(values.dtype, np.number) \
+                        or not np.all(np.isfinite(values)) or np.any(values <= 0):
+                    raise ValueError(f"the draws of {name!r} must be positive finite numbers")
+            _check_fit_facts(fit)
+        except (KeyError, TypeError, ValueError, RecursionError) as err:
+            raise ModelFileError(f"{path} is a damaged {cls.name!r} posterior file: {err}.") from None
         for key in [k for k in idata.posterior.attrs if k.startswith("clvmodels_")]:
             del idata.posterior.attrs[key]
         model._set_posterior(idata, priors, sampler=fit.get("sampler"), fit_seconds=fit.get("fit_seconds"),
@@ -358,14 +375,51 @@ class BayesModel:
         return model
 
 
+def _json_attr(attrs, key: str):
+    """A JSON-valued attribute of a posterior file (``KeyError`` or ``ValueError`` when damaged)."""
+    text = attrs[key]
+    if not isinstance(text, str):
+        raise ValueError(f"{key} is not text")
+    return json.loads(text)
+
+
+def _check_fit_facts(fit: dict) -> None:
+    """The fit facts of a posterior file have their types (``ValueError`` naming the first that does not)."""
+    def number(v):
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) and v >= 0
+
+    rules = {"n_customers": number, "fit_seconds": number,
+             "n_unique": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+             "time_unit": lambda v: isinstance(v, str), "sampler": lambda v: isinstance(v, str),
+             "n_excluded": lambda v: isinstance(v, dict)}
+    wrong = {key: fit[key] for key, ok in rules.items() if fit.get(key) is not None and not ok(fit[key])}
+    if wrong:
+        raise ValueError(f"its fit facts have values of the wrong type: {wrong}")
+
+
+#: The first bytes of the files NetCDF readers open: HDF5 (NetCDF-4) and classic NetCDF.
+_NETCDF_SIGNATURES = (b"\x89HDF\r\n\x1a\n", b"CDF\x01", b"CDF\x02", b"CDF\x05")
+
+
 def read_posterior(path, writer: str = "BayesBetaGeoModel"):
     """The :class:`arviz.InferenceData` of a posterior file and its clvmodels attributes.
 
     Checks that the file is a clvmodels posterior of a format this version reads; the model type
     is checked by the caller (:meth:`BayesModel.load` or :func:`clvmodels.bayes.load_model`).
+    Whatever is wrong with the file, one :class:`~clvmodels.exceptions.ModelFileError` names it.
     """
     import arviz as az
 
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(8)
+    except OSError as err:
+        raise ModelFileError(f"{path} cannot be read as a posterior file: {err.strerror or err}.") from None
+    if not head.startswith(_NETCDF_SIGNATURES):
+        kind = "JSON (an MLE model file? load it with clvmodels.load_model(path))" if head.lstrip()[:1] == b"{" \
+            else "a Python pickle, which clvmodels never reads" if head[:1] == b"\x80" else "not NetCDF"
+        raise ModelFileError(f"{path} is not a NetCDF posterior file: its first bytes {head!r} say {kind}. "
+                             f"Write posteriors with {writer}.save(path).")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
@@ -373,14 +427,24 @@ def read_posterior(path, writer: str = "BayesBetaGeoModel"):
         idata = az.InferenceData(**{g: lazy[g].load() for g in lazy.groups()})
         for group in lazy.groups():  # release the file
             lazy[group].close()
-    except (OSError, ValueError, KeyError) as err:
-        raise ModelFileError(f"{path} is not a NetCDF posterior file ({err}); write one with "
-                             f"{writer}.save(path).") from None
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError, AttributeError, IndexError) as err:
+        raise ModelFileError(f"{path} is not a readable NetCDF posterior file ({type(err).__name__}: {err}); "
+                             f"write one with {writer}.save(path).") from None
     attrs = idata.posterior.attrs if "posterior" in idata.groups() else {}
     if attrs.get("clvmodels_format") != FILE_FORMAT:
         raise ModelFileError(f"{path} is not a clvmodels posterior file (no format {FILE_FORMAT!r}).")
-    version = int(attrs.get("clvmodels_format_version", 0))
+    raw = attrs.get("clvmodels_format_version")
+    try:
+        version = int(raw)
+        if str(version) != str(raw).strip():
+            raise ValueError
+    except (TypeError, ValueError):
+        version = None
+    if version is None or version < 1:
+        raise ModelFileError(f"{path} has clvmodels_format_version {raw!r}; a clvmodels posterior file has a "
+                             f"whole number from 1 to {FILE_FORMAT_VERSION}. The file is damaged.")
     if version > FILE_FORMAT_VERSION:
         raise ModelFileError(f"{path} was written by a newer clvmodels "
-                             f"({attrs.get('clvmodels_library_version')}); upgrade clvmodels to read it.")
+                             f"({attrs.get('clvmodels_library_version')}, format {version}); upgrade clvmodels "
+                             "to read it.")
     return idata, attrs

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import difflib
-import json
-from pathlib import Path
 
 from ..exceptions import ModelFileError
+from . import _files
 from .base import MLEModel
 from .bgbb import BetaGeoBetaBinomModel
 from .bgnbd import BetaGeoModel
@@ -32,13 +31,17 @@ def get_model(name: str) -> type[MLEModel]:
 
 
 def load_model(path) -> MLEModel:
-    """Load any saved model, choosing the class from the file's ``model`` field."""
-    try:
-        payload = json.loads(Path(path).read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise ModelFileError(f"{path} is not valid JSON ({err}); was it written by clvmodels?") from None
-    name = payload.get("model") if isinstance(payload, dict) else None
-    if name not in MODELS:
+    """Load any saved model, choosing the class from the file's ``model`` field.
+
+    Raises
+    ------
+    clvmodels.exceptions.ModelFileError
+        Naming the file and the problem (see :meth:`MLEModel.load`), or the model it names when
+        this clvmodels does not know it.
+    """
+    payload = _files.read_json(path)
+    name = _files.check_header(payload, str(path))
+    if not isinstance(name, str) or name not in MODELS:
         raise ModelFileError(f"{path} names model {name!r}, which this clvmodels does not know; "
                              f"known: {sorted(MODELS)}.")
     return MODELS[name].from_dict(payload, source=str(path))

@@ -56,6 +56,17 @@ class PurchaseModel(MLEModel):
                     "distinct periods), so it is 0 for one-time buyers only.")
         return None
 
+    _probe_rows = {"frequency": [0.0, 1.0, 5.0, 30.0], "recency": [0.0, 1.0, 20.0, 50.0],
+                   "T": [1.0, 2.0, 40.0, 52.0]}
+
+    def _probe_values(self, params):
+        """The log-likelihood, P(alive) and expected purchases of the probe customers, and a new
+        customer's expected purchases over 1, 10 and 100 time units."""
+        x, t_x, T = (np.asarray(self._probe_rows[c]) for c in self.data_columns)
+        return np.concatenate([super()._probe_values(params), self.maths.probability_alive(params, x, t_x, T),
+                               self.maths.expected_purchases(params, 10.0, x, t_x, T),
+                               self.maths.expected_purchases_new_customer(params, np.array([1.0, 10.0, 100.0]))])
+
     def _default_start(self, columns, weights):
         # r = 1 with alpha matching the mean purchase rate; the other parameters at 1.
         rate = (max(np.average(columns["frequency"], weights=weights), 0.1)

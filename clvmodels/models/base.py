@@ -24,12 +24,12 @@ from scipy.special import ndtri
 from .. import _checks
 from .._version import __version__
 from .._io import write_text_atomic
+from . import _files
+from ._files import FILE_FORMAT, FILE_FORMAT_VERSION  # re-exported: the format's name and version
 from ..data.validation import check_summary, invalid_rows_error, require_columns
 from ..exceptions import (BoundaryWarning, ConvergenceError, IdentificationError, IdentificationWarning,
                           ModelFileError, NotFittedError)
 
-FILE_FORMAT = "clvmodels.model"
-FILE_FORMAT_VERSION = 1
 _GTOL = 1e-9  # the optimiser's target, on the per-customer mean log-likelihood, log-parameter scale
 _GRAD_TOL = 1e-5  # the largest gradient accepted as converged, on the same scale
 #: Fits on more distinct rows than this start from a fit on a sample of about
@@ -662,38 +662,71 @@ class MLEModel:
 
     @classmethod
     def from_dict(cls, payload: dict[str, Any], *, source: str = "the model file"):
-        if not isinstance(payload, dict) or payload.get("format") != FILE_FORMAT:
-            raise ModelFileError(f"{source} is not a clvmodels model file (no format {FILE_FORMAT!r}).")
-        if payload.get("format_version", 0) > FILE_FORMAT_VERSION:
-            raise ModelFileError(f"{source} was written by a newer clvmodels "
-                                 f"({payload.get('library_version')}); upgrade clvmodels to read it.")
-        if payload.get("model") != cls.name:
-            raise ModelFileError(f"{source} holds a {payload.get('model')!r} model, not {cls.name!r}; "
+        """The fitted model described by ``payload`` (as :meth:`to_dict` writes it).
+
+        Every field is checked (see :mod:`clvmodels.models._files`): types, the parameters
+        (positive finite numbers whose predictions for a few typical customers are finite), the
+        settings (as the constructor checks them) and the fit facts.
+
+        Raises
+        ------
+        clvmodels.exceptions.ModelFileError
+            One message naming ``source`` and the problem, whatever it is.
+        """
+        if not isinstance(payload, dict):
+            raise ModelFileError(f"{source} holds a {type(payload).__name__}, not a clvmodels model file.")
+        name = _files.check_header(payload, source)
+        if name != cls.name:
+            raise ModelFileError(f"{source} holds a {name!r} model, not {cls.name!r}; "
                                  "load it with clvmodels.load_model(path) or the matching class.")
+        fields = _files.check_payload(payload, cls, source)
+        cov = np.array([[np.nan if v is None else v for v in row] for row in fields["covariance"]], dtype=float)
         try:
-            cov = np.array([[np.nan if v is None else v for v in row] for row in payload["covariance"]],
-                           dtype=float)
-            if cov.shape != (len(cls.param_names),) * 2:
-                raise ValueError(f"covariance has shape {cov.shape}, expected {(len(cls.param_names),) * 2}")
-            model = cls.from_params(payload["params"], covariance=cov, time_unit=payload.get("time_unit"),
-                                    **payload.get("settings", {}))
-        except (KeyError, TypeError, ValueError) as err:
+            model = cls.from_params(fields["params"], covariance=cov, time_unit=fields["time_unit"],
+                                    **fields["settings"])
+        except (TypeError, ValueError) as err:
             raise ModelFileError(f"{source} is a damaged {cls.name!r} model file: {err}") from None
-        fit = payload.get("fit", {})
+        with np.errstate(all="ignore"):
+            probe = model._probe_values(model.params_.to_numpy())
+        if not np.all(np.isfinite(probe)):
+            raise ModelFileError(
+                f"{source} holds parameters {fields['params']} at which the {cls.name!r} model's predictions "
+                "for typical customers are not finite numbers (NaN or overflow), so it cannot score customers. "
+                "Parameters this extreme come from a damaged or hand-edited file, or from a fit at a boundary "
+                "of the parameter space (reported by a BoundaryWarning when it was fitted): refit, on more "
+                "data or with a simpler model, and save the model again.")
+        fit = fields["fit"]
         if fit.get("log_likelihood") is not None:
-            model._set_fitted(model.params_.to_numpy(), cov, log_likelihood=fit["log_likelihood"],
-                              n_customers=fit["n_customers"], n_unique=fit["n_unique"],
-                              n_iter=fit["n_iter"], time_unit=payload.get("time_unit"))
+            model._set_fitted(model.params_.to_numpy(), cov, log_likelihood=float(fit["log_likelihood"]),
+                              n_customers=float(fit["n_customers"]), n_unique=fit["n_unique"],
+                              n_iter=fit.get("n_iter"), time_unit=fields["time_unit"])
             if fit.get("excluded") is not None:
                 model.n_excluded_ = fit["excluded"]
             model.identification_problem_ = fit.get("identification_problem")
         return model
 
+    #: Typical customers on whom a loaded model's predictions must be finite (``_probe_values``),
+    #: by data column; subclasses with other columns set their own.
+    _probe_rows: ClassVar[dict[str, list[float]]] = {}
+
+    def _probe_values(self, params: np.ndarray) -> np.ndarray:
+        """The log-likelihood of :attr:`_probe_rows` at ``params`` and, in subclasses, the model's
+        main predictions for them: all finite for parameters a model file may hold."""
+        if not self._probe_rows:
+            return np.zeros(1)
+        columns = [np.asarray(self._probe_rows[c], dtype=float) for c in self.data_columns]
+        return np.atleast_1d(self._loglik(params, *columns))
+
     @classmethod
     def load(cls, path):
-        """Read a model written by :meth:`save`; checks the model type and file version."""
-        try:
-            payload = json.loads(Path(path).read_text(encoding="utf-8"))
-        except json.JSONDecodeError as err:
-            raise ModelFileError(f"{path} is not valid JSON ({err}); was it written by clvmodels?") from None
-        return cls.from_dict(payload, source=str(path))
+        """Read a model written by :meth:`save`; checks the model type, the file version and every field.
+
+        Raises
+        ------
+        clvmodels.exceptions.ModelFileError
+            Naming the file and the problem: unreadable, not UTF-8 JSON (a pickle or other binary
+            bytes, nested too deeply), another model, a newer format, a missing field or a value
+            of the wrong type, parameters that are not positive finite numbers or give
+            non-finite predictions.
+        """
+        return cls.from_dict(_files.read_json(path), source=str(path))

@@ -87,6 +87,17 @@ class BetaGeoBetaBinomModel(MLEModel):
                     "for more periods, or check the summary (clvmodels.data.discrete_summary()).")
         return None
 
+    _probe_rows = {"frequency": [0.0, 1.0, 3.0, 6.0], "recency": [0.0, 1.0, 5.0, 6.0],
+                   "n_periods": [1.0, 2.0, 6.0, 6.0]}
+
+    def _probe_values(self, params):
+        """The log-likelihood, P(alive) and expected transactions (next 5 opportunities) of the probe
+        customers, and a new customer's expected transactions in 1 and 10 opportunities."""
+        x, t_x, n = (np.asarray(self._probe_rows[c]) for c in self.data_columns)
+        return np.concatenate([super()._probe_values(params), bgbb.probability_alive(params, x, t_x, n),
+                               bgbb.expected_purchases(params, np.array(5.0), x, t_x, n),
+                               bgbb.expected_purchases_new_customer(params, np.array([1.0, 10.0]))])
+
     def _default_start(self, columns, weights):
         # Beta(1, 1) for the dropout probability; the transaction probability's mean at the
         # observed repeat rate per opportunity (clipped away from 0 and 1).

@@ -99,6 +99,14 @@ class GammaGammaModel(MLEModel):
                     "spend and CLV may be biased. Consider segmenting customers or a model with "
                     "dependence.", AssumptionWarning, stacklevel=3)
 
+    _probe_rows = {"frequency": [1.0, 5.0, 30.0], "monetary_value": [10.0, 50.0, 1000.0]}
+
+    def _probe_values(self, params):
+        """The log-likelihood and expected spend of repeat customers (a new customer's expected
+        spend is infinite for q <= 1, a boundary a fit may reach, so it is not probed)."""
+        x, m = (np.asarray(self._probe_rows[c]) for c in self.data_columns)
+        return np.concatenate([super()._probe_values(params), gamma_gamma.expected_spend(params, x, m)])
+
     _fit_rows_note = " (Only repeat customers with positive spend inform the Gamma-Gamma model.)"
 
     def _data_problem(self, columns, weights):

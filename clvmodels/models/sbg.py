@@ -156,6 +156,15 @@ class ShiftedBetaGeoModel(MLEModel):
                     "least one contract period, or fix tenure (renewal decisions observed) in the data.")
         return None
 
+    _probe_rows = {"tenure": [1.0, 3.0, 5.0, 12.0], "churned": [1.0, 0.0, 1.0, 0.0]}
+
+    def _probe_values(self, params):
+        """The log-likelihood of the probe customers and the survival and retention curves at 1, 10
+        and 100 renewals."""
+        t = np.array([1.0, 10.0, 100.0])
+        return np.concatenate([super()._probe_values(params), sbg.survival(params, t),
+                               sbg.retention_rate(params, t)])
+
     def _prediction_frame(self, data):
         """Like the base, but ``churned`` may be left out: every customer is then taken as active."""
         self._require_fitted()

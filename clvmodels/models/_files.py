@@ -1,0 +1,137 @@
+"""Reading model files: whatever is wrong with one, a single ModelFileError names the file and the problem.
+
+A model file is UTF-8 JSON written by :meth:`~clvmodels.models.base.MLEModel.save`. Reading one
+never runs code (no pickle) and never lets a ``KeyError``, ``TypeError``, ``RecursionError`` or
+``UnicodeDecodeError`` escape: :func:`read_json` turns unreadable bytes into a
+:class:`~clvmodels.exceptions.ModelFileError`, and :func:`check_payload` checks every field's type
+before the model is built from it.
+
+Parameters are accepted when they are positive finite numbers **and** the model's log-likelihood
+and main predictions for a few typical customers (``MLEModel._probe_values``) are finite. That is
+the rule that matters to a user of the file, rather than an arbitrary bound on the values: what
+can score customers loads, whatever the scale of the data's time unit (``alpha = 1e6`` is fine for
+data in seconds), while a hand-edited ``r = 1e300`` that overflows the predictions is refused
+instead of scoring NaN for every customer. A fit driven so far to a boundary of the parameter
+space that its own predictions are NaN is refused too (its scores would be NaN).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from ..exceptions import ModelFileError
+
+FILE_FORMAT = "clvmodels.model"
+FILE_FORMAT_VERSION = 1
+#: Larger files are refused unread: a model file holds a few parameters (a few KiB).
+MAX_FILE_BYTES = 16 * 2**20
+_PICKLE_OPCODES = (b"\x80", b"(dp", b"(lp", b"ccopy_reg", b"c__builtin__")
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def read_json(path) -> dict[str, Any]:
+    """The JSON object in ``path``, or a :class:`ModelFileError` saying why it cannot be read."""
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as err:
+        raise ModelFileError(f"{path} cannot be read as a model file: {err.strerror or err}.") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise ModelFileError(f"{path} is larger than {MAX_FILE_BYTES // 2**20} MiB, far too large for a model file "
+                             "(a few KiB of JSON); was the right file given?")
+    if raw.startswith(_PICKLE_OPCODES):
+        raise ModelFileError(f"{path} looks like a Python pickle, not a clvmodels model file (JSON); clvmodels "
+                             "never reads pickles, as loading one can run code. Save the model with "
+                             "model.save(path).")
+    if raw.startswith((b"\x89HDF", b"CDF")):
+        raise ModelFileError(f"{path} is a NetCDF file (a Bayesian posterior?), not a model file (JSON); "
+                             "load posteriors with clvmodels.bayes.load_model(path).")
+    nul = raw.find(b"\x00")
+    if nul >= 0:
+        raise ModelFileError(f"{path} holds binary data (a NUL byte at offset {nul}), not a "
+                             "clvmodels model file (JSON text); was the right file given?")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ModelFileError(f"{path} is not UTF-8 text (byte {err.start} is {raw[err.start:err.start + 1]!r}), "
+                             "so it is not a model file written by clvmodels.") from None
+    try:
+        payload = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ModelFileError(f"{path} is not valid JSON ({err}); was it written by clvmodels?") from None
+    except RecursionError:
+        raise ModelFileError(f"{path} holds JSON nested too deeply to read; a model file is nested 3 levels "
+                             "deep, so this is not one.") from None
+    if not isinstance(payload, dict):
+        raise ModelFileError(f"{path} holds a JSON {type(payload).__name__}, not an object with the fields of "
+                             f"a model file (format {FILE_FORMAT!r}).")
+    return payload
+
+
+def check_header(payload: dict, source: str) -> str:
+    """The model name of a payload whose format and version this clvmodels reads."""
+    if payload.get("format") != FILE_FORMAT:
+        raise ModelFileError(f"{source} is not a clvmodels model file (no format {FILE_FORMAT!r}).")
+    version = payload.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ModelFileError(f"{source} has format_version {version!r}; a clvmodels model file has a whole "
+                             f"number from 1 to {FILE_FORMAT_VERSION}. The file is damaged.")
+    if version > FILE_FORMAT_VERSION:
+        raise ModelFileError(f"{source} was written by a newer clvmodels "
+                             f"({payload.get('library_version')}, format {version}); upgrade clvmodels to read it.")
+    return payload.get("model")
+
+
+def check_payload(payload: dict, cls, source: str) -> dict[str, Any]:
+    """The fields of a model file for ``cls``, type-checked: ``params``, ``covariance`` (nested
+    lists, None for NaN), ``settings``, ``time_unit`` and ``fit``."""
+    def damaged(problem: str) -> ModelFileError:
+        return ModelFileError(f"{source} is a damaged {cls.name!r} model file: {problem}.")
+
+    missing = [key for key in ("params", "covariance") if key not in payload]
+    if missing:
+        raise damaged(f"the fields {missing} are missing")
+    params = payload["params"]
+    k = len(cls.param_names)
+    if not isinstance(params, dict) or sorted(params) != sorted(cls.param_names):
+        shown = sorted(params) if isinstance(params, dict) else type(params).__name__
+        raise damaged(f"params must map exactly {list(cls.param_names)} to numbers; got {shown}")
+    bad = {name: value for name, value in params.items()
+           if not _is_number(value) or not math.isfinite(value) or value <= 0}
+    if bad:
+        raise damaged(f"parameters must be positive finite numbers; got {bad}")
+    cov = payload["covariance"]
+    if not isinstance(cov, list) or len(cov) != k or any(not isinstance(row, list) or len(row) != k for row in cov):
+        raise damaged(f"covariance must be a {k} x {k} list of lists of numbers (null for unknown)")
+    if any(v is not None and (not _is_number(v) or not math.isfinite(v)) for row in cov for v in row):
+        raise damaged("covariance entries must be finite numbers or null")
+    settings = payload.get("settings", {})
+    if not isinstance(settings, dict):
+        raise damaged(f"settings must be an object of constructor settings; got a {type(settings).__name__}")
+    unknown = [key for key in settings if key not in cls._setting_names()]
+    if unknown:
+        raise damaged(f"settings has unknown keys {unknown} (known: {list(cls._setting_names())})")
+    time_unit = payload.get("time_unit")
+    if time_unit is not None and not isinstance(time_unit, str):
+        raise damaged(f"time_unit must be a string such as 'W' or null; got {time_unit!r}")
+    fit = payload.get("fit") or {}
+    if not isinstance(fit, dict):
+        raise damaged(f"fit must be an object; got a {type(fit).__name__}")
+    rules = {"log_likelihood": lambda v: _is_number(v) and math.isfinite(v),
+             "n_customers": lambda v: _is_number(v) and math.isfinite(v) and v >= 0,
+             "n_unique": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+             "n_iter": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+             "excluded": lambda v: isinstance(v, dict) and all(isinstance(n, int) for n in v.values()),
+             "identification_problem": lambda v: isinstance(v, str)}
+    wrong = [key for key, ok in rules.items() if fit.get(key) is not None and not ok(fit[key])]
+    if wrong:
+        raise damaged(f"fit has values of the wrong type for {wrong}: {({key: fit[key] for key in wrong})}")
+    if fit.get("log_likelihood") is not None and any(fit.get(key) is None for key in ("n_customers", "n_unique")):
+        raise damaged("fit has a log_likelihood but no n_customers or n_unique")
+    return {"params": params, "covariance": cov, "settings": settings, "time_unit": time_unit, "fit": fit}
