@@ -224,8 +224,8 @@ def test_identical_files_are_refused_naming_both(tmp_path, capsys):
 
 
 def test_duplicate_rows_are_counted_warned_and_optionally_dropped(tmp_path, capsys, caplog):
-    """Every row repeated: the manifest counts the duplicates and a warning is logged; with
-    filters.drop_duplicates they are excluded (reason duplicate_row) and the scores equal those of
+    """Every row repeated: the manifest counts the duplicates and a warning is logged (and kept in
+    the manifest); with drop_duplicates: false they are kept without a warning; with true they are excluded (reason duplicate_row) and the scores equal those of
     the data without the copies, every customer scored once."""
     _tx().to_csv(tmp_path / "once.csv", index=False)
     code, err = _run(tmp_path, tmp_path / "once.csv", capsys)
@@ -238,6 +238,14 @@ def test_duplicate_rows_are_counted_warned_and_optionally_dropped(tmp_path, caps
     assert code == 0, err
     assert f"{len(_tx())} input rows repeat an earlier row exactly" in caplog.text and "drop_duplicates" in caplog.text
     m = _manifest(tmp_path)
+    assert m["rows"]["duplicates"] == len(_tx()) and "duplicate_row" not in m["rows"]["excluded"]
+    assert any("repeat an earlier row exactly" in w["message"] for w in m["warnings"])
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="clvmodels.batch"):  # false: real repeated orders, kept quietly
+        code, err = _run(tmp_path, tmp_path / "twice.csv", capsys, "filters: {drop_duplicates: false}")
+    assert code == 0, err
+    m = _manifest(tmp_path)
+    assert "repeat an earlier row" not in caplog.text and "warnings" not in m
     assert m["rows"]["duplicates"] == len(_tx()) and "duplicate_row" not in m["rows"]["excluded"]
     code, err = _run(tmp_path, tmp_path / "twice.csv", capsys, "filters: {drop_duplicates: true}")
     assert code == 0, err

@@ -43,9 +43,10 @@ class FiltersConfig(_Section):
     exclude_returns: bool = Field(False, description="Leave out rows with a negative amount (returns, refunds).")
     exclude_zero_amounts: bool = Field(False, description="Leave out rows with an amount of exactly 0.")
     start_date: dt.date | None = Field(None, description="Leave out rows dated before this day.")
-    drop_duplicates: bool = Field(False, description="Leave out rows that repeat an earlier row exactly "
-                                                     "(every needed column equal); counted in the manifest. "
-                                                     "Without it duplicates are counted and warned about.")
+    drop_duplicates: bool | None = Field(
+        None, description="Rows that repeat an earlier row exactly (every needed column equal) are always "
+                          "counted in the manifest; true leaves them out, false keeps them as real orders "
+                          "(said once in the log), unset keeps them with a warning.")
 
 
 class InputConfig(_Section):

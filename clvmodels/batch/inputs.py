@@ -368,15 +368,20 @@ def duplicate_rows(customers: pd.Series, keys: np.ndarray) -> np.ndarray:
 
 
 def warn_duplicates(count: int, cfg) -> None:
-    """Log the exact duplicate rows found (a warning unless ``filters.drop_duplicates`` drops them)."""
+    """Log the exact duplicate rows found: a warning unless ``filters.drop_duplicates`` says what to
+    do with them (true: left out; false: kept, e.g. a log that records repeated same-day orders)."""
     if not count:
         return
     if cfg.filters.drop_duplicates:
         logger.info("%d rows repeat an earlier row exactly; left out (filters.drop_duplicates).", count)
+    elif cfg.filters.drop_duplicates is False:
+        logger.info("%d rows repeat an earlier row exactly; kept as real orders (filters.drop_duplicates: "
+                    "false).", count)
     else:
         logger.warning("%d input rows repeat an earlier row exactly (every needed column equal): if data were "
                        "delivered twice, spend and CLV are overstated. Set input.filters.drop_duplicates: true "
-                       "to leave them out (they are counted), or check the data.", count)
+                       "to leave them out (they are counted), false if they are real repeated orders, or "
+                       "check the data.", count)
 
 
 def apply_filters(frame: pd.DataFrame, cfg, *, duplicates: np.ndarray | None = None
