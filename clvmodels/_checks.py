@@ -77,9 +77,12 @@ def number(value, *, name: str, minimum: float | None = None, strict: bool = Fal
 def numbers(values, *, name: str, minimum: float | None = None, rule: str = "") -> np.ndarray:
     """Finite real numbers (a scalar or an array), each at least ``minimum`` where given."""
     try:
-        array = np.asarray(values, dtype=float)
-    except (TypeError, ValueError):
-        raise InvalidArgumentError(f"{name} must be {rule or 'finite numbers'}; got {values!r}.") from None
+        array = np.asarray(values)
+    except (TypeError, ValueError):  # ragged sequences
+        array = np.asarray([None])
+    if array.dtype.kind not in "iuf":  # text, None, bools, objects: not numbers, even where float() takes them
+        raise InvalidArgumentError(f"{name} must be {rule or 'finite numbers'}; got {values!r}.")
+    array = array.astype(float)
     bad = ~np.isfinite(array)
     if minimum is not None:
         bad |= ~(array >= minimum)
@@ -123,3 +126,27 @@ def start_values(start, param_names: tuple[str, ...], *, name: str = "start") ->
     if bad:
         raise InvalidArgumentError(f"{name} values must be positive finite numbers; got {bad}.")
     return {k: float(v) for k, v in start.items()}
+
+
+def clv_arguments(horizon_months, discount_rate, margin, month_length=None) -> tuple[int, float, float, float | None]:
+    """The arguments every CLV function shares, checked: ``(horizon_months, discount_rate, margin,
+    month_length)``.
+
+    ``horizon_months`` is a whole number from 1 to :data:`MAX_HORIZON_MONTHS`; ``discount_rate``
+    (per month) finite and 0 or more; ``margin`` any finite number (a negative margin values
+    customers who cost more than they bring, so their CLV is negative); ``month_length`` None
+    or positive and finite.
+    """
+    months = positive_int(horizon_months, name="horizon_months", maximum=MAX_HORIZON_MONTHS, what="months")
+    rate = number(discount_rate, name="discount_rate", minimum=0.0,
+                  rule="a finite monthly rate of 0 or more (e.g. 0.01 for about 12.7% a year)")
+    margin = number(margin, name="margin", rule="a finite number (the share of revenue that is profit, e.g. 0.3)")
+    if month_length is not None:
+        month_length = number(month_length, name="month_length", minimum=0.0, strict=True,
+                              rule="a positive finite month length in the model's time unit (e.g. 4.345 weeks)")
+    return months, rate, margin, month_length
+
+
+def draw_count(n_draws, *, name: str = "n_draws") -> int:
+    """A number of draws: a whole number from 1 to :data:`MAX_DRAWS`."""
+    return positive_int(n_draws, name=name, maximum=MAX_DRAWS, what="draws")

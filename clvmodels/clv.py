@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from . import _checks
+
 #: Length of a month in each time unit. Thirty days and 4.345 weeks follow lifetimes, so results
 #: agree with ``GammaGammaFitter.customer_lifetime_value`` exactly.
 MONTH_LENGTH = {"h": 30 * 24.0, "D": 30.0, "W": 4.345, "M": 1.0}
@@ -28,23 +30,27 @@ def customer_lifetime_value(purchase_model, spend_model, data: pd.DataFrame, *, 
     data : pandas.DataFrame
         Summary with ``frequency``, ``recency``, ``T`` and ``monetary_value``.
     horizon_months : int, default 12
-        Number of months to sum over.
+        Number of months to sum over: a whole number from 1 to 1200 (100 years).
     discount_rate : float, default 0.01
-        Monthly discount rate (0.01 is about 12.7 % a year).
+        Monthly discount rate, finite and 0 or more (0.01 is about 12.7 % a year).
     margin : float, default 1.0
-        Share of revenue that is profit.
+        Share of revenue that is profit: any finite number (a negative margin values customers
+        who cost more than they bring, so their CLV is negative).
     month_length : float, optional
-        Month length in the model's time unit; default from :data:`MONTH_LENGTH`.
+        Month length in the model's time unit (positive); default from :data:`MONTH_LENGTH`.
 
     Returns
     -------
     pandas.Series
         ``clv`` per customer, indexed like ``data``.
+
+    Raises
+    ------
+    clvmodels.exceptions.InvalidArgumentError
+        For an argument outside its range, named in the message with the rule and the value.
     """
-    if int(horizon_months) != horizon_months or horizon_months < 1:
-        raise ValueError(f"horizon_months must be a positive whole number, got {horizon_months!r}.")
-    if discount_rate <= -1:
-        raise ValueError(f"discount_rate must be greater than -1, got {discount_rate!r}.")
+    horizon_months, discount_rate, margin, month_length = _checks.clv_arguments(
+        horizon_months, discount_rate, margin, month_length)
     if month_length is None:
         unit = getattr(purchase_model, "time_unit_", None) or data.attrs.get("time_unit")
         if unit not in MONTH_LENGTH:

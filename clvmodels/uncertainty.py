@@ -13,6 +13,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from . import _checks
 from .clv import customer_lifetime_value
 
 _CHUNK_CELLS = 20_000_000  # draws x customers evaluated at once (bounded memory)
@@ -26,7 +27,7 @@ def parameter_draws(model, n_draws: int = 200, *, random_state=None) -> pd.DataF
     model : fitted model
         Needs a finite ``covariance_`` (from ``fit`` or given to ``from_params``).
     n_draws : int
-        Number of draws.
+        Number of draws, a whole number from 1 to 100,000.
     random_state : int or numpy.random.Generator, optional
         Seed for reproducible draws.
 
@@ -35,6 +36,7 @@ def parameter_draws(model, n_draws: int = 200, *, random_state=None) -> pd.DataF
     pandas.DataFrame
         One row per draw, one column per parameter.
     """
+    n_draws = _checks.draw_count(n_draws)
     params = model._require_fitted()
     cov = model.covariance_.to_numpy()
     if not np.all(np.isfinite(cov)):
@@ -53,8 +55,7 @@ def _with_params(model, values):
 def _interval(predict: Callable[[int, slice], np.ndarray], n_draws: int, n_rows: int,
               ci_level: float, index) -> pd.DataFrame:
     """Percentile interval of ``predict(draw, rows)`` over the draws, in chunks of customers."""
-    if not 0 < ci_level < 1:
-        raise ValueError(f"ci_level must be between 0 and 1, got {ci_level!r}.")
+    ci_level = _checks.level(ci_level)
     lo_q, hi_q = 50 * (1 - ci_level), 50 * (1 + ci_level)
     lower, upper = np.empty(n_rows), np.empty(n_rows)
     chunk = max(1, _CHUNK_CELLS // max(n_draws, 1))
@@ -81,9 +82,9 @@ def prediction_interval(model, method: str, data: pd.DataFrame, *args, ci_level:
     *args, **kwargs
         Passed to the method (e.g. the horizon ``t`` of ``expected_purchases``).
     ci_level : float, default 0.9
-        Coverage of the interval.
+        Coverage of the interval, strictly between 0 and 1.
     n_draws : int, default 200
-        Parameter draws.
+        Parameter draws, from 1 to 100,000.
     random_state : int or numpy.random.Generator, optional
         Seed for reproducibility.
 
@@ -101,6 +102,7 @@ def prediction_interval(model, method: str, data: pd.DataFrame, *args, ci_level:
     >>> list(band.columns)
     ['estimate', 'lower 90%', 'upper 90%']
     """
+    _checks.level(ci_level)  # before any work
     draws = parameter_draws(model, n_draws, random_state=random_state).to_numpy()
     models = [_with_params(model, d) for d in draws]
 
@@ -120,6 +122,10 @@ def clv_interval(purchase_model, spend_model, data: pd.DataFrame, *, ci_level: f
     pairs one purchase-model draw with one spend-model draw. ``clv_kwargs`` go to
     :func:`~clvmodels.customer_lifetime_value`. Returns ``estimate``, ``lower``, ``upper``.
     """
+    _checks.level(ci_level)  # before any work
+    _checks.draw_count(n_draws)
+    _checks.clv_arguments(clv_kwargs.get("horizon_months", 12), clv_kwargs.get("discount_rate", 0.01),
+                          clv_kwargs.get("margin", 1.0), clv_kwargs.get("month_length"))
     rng = np.random.default_rng(random_state)
     purchases = [_with_params(purchase_model, d) for d in parameter_draws(purchase_model, n_draws, random_state=rng).to_numpy()]
     spends = [_with_params(spend_model, d) for d in parameter_draws(spend_model, n_draws, random_state=rng).to_numpy()]

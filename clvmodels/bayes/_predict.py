@@ -15,6 +15,8 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from .. import _checks
+
 #: Values (draws x histories x horizons) evaluated at once: about 16 MB per temporary array.
 CHUNK_CELLS = 2_000_000
 #: Largest draws x customers array returned by ``prediction_draws`` without ``max_cells``.
@@ -118,9 +120,7 @@ class Summary:
     """Mean, sd and equal-tailed interval per distinct row, filled block by block."""
 
     def __init__(self, m: int, ci_level: float):
-        if not 0 < ci_level < 1:
-            raise ValueError(f"ci_level must be between 0 and 1, got {ci_level!r}.")
-        self.ci_level = ci_level
+        self.ci_level = _checks.level(ci_level)
         self.out = np.empty((4, m))
 
     def add(self, rows: np.ndarray, values: np.ndarray) -> None:
@@ -162,10 +162,11 @@ def all_draws(func: Callable, draws: np.ndarray, columns: dict[str, np.ndarray],
 
 def thin(draws: np.ndarray, n_draws: int | None, random_state) -> np.ndarray:
     """``n_draws`` of the rows of ``draws`` chosen at random without replacement (all if None)."""
-    if n_draws is None or n_draws >= len(draws):
+    if n_draws is None:
         return draws
-    if int(n_draws) != n_draws or n_draws < 1:
-        raise ValueError(f"n_draws must be a positive whole number, got {n_draws!r}.")
+    n_draws = _checks.draw_count(n_draws)
+    if n_draws >= len(draws):
+        return draws
     rng = np.random.default_rng(random_state)
     return draws[np.sort(rng.choice(len(draws), int(n_draws), replace=False))]
 

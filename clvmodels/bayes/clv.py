@@ -34,6 +34,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .. import _checks
 from ..clv import MONTH_LENGTH
 from ..likelihoods import gamma_gamma
 from . import _horizons, _predict
@@ -54,7 +55,7 @@ def _joint_draws(purchase_model, spend_model, n_draws, random_state) -> tuple[np
     """Paired draws ``[purchase params | spend params]`` and the number of purchase parameters."""
     purchase = purchase_model.posterior_draws().to_numpy()
     spend = spend_model.posterior_draws().to_numpy()
-    n = min(len(purchase), len(spend)) if n_draws is None else int(n_draws)
+    n = min(len(purchase), len(spend)) if n_draws is None else _checks.draw_count(n_draws)
     if n < 1 or n > min(len(purchase), len(spend)):
         raise ValueError(f"n_draws must be between 1 and {min(len(purchase), len(spend))} (the smaller "
                          f"posterior), got {n_draws!r}.")
@@ -148,12 +149,10 @@ class _Plan:
 
 
 def _prepare(purchase_model, spend_model, data, *, horizon_months, discount_rate, month_length, n_draws,
-             random_state):
+             random_state, margin=1.0):
     """Checked inputs: ``(frame, codes, plan)`` (``codes``: each customer's distinct row)."""
-    if int(horizon_months) != horizon_months or horizon_months < 1:
-        raise ValueError(f"horizon_months must be a positive whole number, got {horizon_months!r}.")
-    if discount_rate <= -1:
-        raise ValueError(f"discount_rate must be greater than -1, got {discount_rate!r}.")
+    horizon_months, discount_rate, _, month_length = _checks.clv_arguments(
+        horizon_months, discount_rate, margin, month_length)
     purchase_model._require_fitted()
     spend_model._require_fitted()
     if not hasattr(purchase_model, "broadcasts_draws"):
@@ -207,7 +206,7 @@ def customer_lifetime_value(purchase_model, spend_model, data: pd.DataFrame, *, 
     """
     frame, codes, plan = _prepare(purchase_model, spend_model, data, horizon_months=horizon_months,
                                   discount_rate=discount_rate, month_length=month_length, n_draws=n_draws,
-                                  random_state=random_state)
+                                  random_state=random_state, margin=margin)
     weights = _month_weights(int(horizon_months), discount_rate) @ plan.times.to_months
 
     def discounted(cumulative):  # (S, times, points) -> (S, points)
@@ -252,7 +251,7 @@ def value_stream(purchase_model, spend_model, data: pd.DataFrame, *, months: int
     """
     frame, codes, plan = _prepare(purchase_model, spend_model, data, horizon_months=months,
                                   discount_rate=discount_rate, month_length=month_length, n_draws=n_draws,
-                                  random_state=random_state)
+                                  random_state=random_state, margin=margin)
     discount = (1 + discount_rate) ** -np.arange(1, int(months) + 1, dtype=float)
     increments = np.diff(plan.times.to_months, axis=0, prepend=0.0) * discount[:, None]  # months x times
     means = np.empty((len(plan.pair_codes), int(months)))

@@ -84,6 +84,8 @@ class BayesPurchaseModel(Predictions, BayesModel):
         The arguments are those of :meth:`probability_alive`, plus the horizon ``t`` in the
         data's time unit.
         """
+        t = _checks.number(t, name="t", minimum=0.0,
+                           rule="a finite non-negative time in the data's time unit (e.g. 52 for a year of weeks)")
         return self._predict("expected_purchases", self._quantities(t)["expected_purchases"], data,
                              ci_level=ci_level, n_draws=n_draws, random_state=random_state)
 

@@ -13,6 +13,8 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
+from .. import _checks
+from ..exceptions import InvalidArgumentError
 from .base import MLEModel
 
 
@@ -90,20 +92,30 @@ class PurchaseModel(MLEModel):
         return (1 - self.probability_alive(data)).rename("churn_probability")
 
     def expected_purchases(self, data, t) -> pd.Series:
-        """Expected purchases in the next ``t`` time units (the data's unit) for each customer."""
+        """Expected purchases in the next ``t`` time units (the data's unit) for each customer.
+
+        ``t`` is finite and 0 or more (one number, or one per customer); otherwise
+        :class:`~clvmodels.exceptions.InvalidArgumentError`.
+        """
+        t = _checks.times(t)
         frame, history = self._history(data)
         return pd.Series(self.maths.expected_purchases(self.params_.to_numpy(), t, *history),
                          index=frame.index, name="expected_purchases")
 
     def expected_purchases_grid(self, data, t) -> np.ndarray:
         """Expected purchases for every horizon in ``t`` (1-d) and customer: shape ``(len(t), n)``."""
+        horizons = _checks.times(t)
+        if horizons.ndim != 1:
+            raise InvalidArgumentError(f"t must be a 1-d sequence of horizons; got shape {horizons.shape}.")
         _, history = self._history(data)
-        horizons = np.asarray(t, dtype=float)[:, None]
+        horizons = horizons[:, None]
         return self.maths.expected_purchases(self.params_.to_numpy(), horizons, *history)
 
     def expected_purchases_new_customer(self, t):
-        """Expected purchases in ``(0, t]`` by a newly acquired customer (scalar or array ``t``)."""
-        return self.maths.expected_purchases_new_customer(self._require_fitted(), np.asarray(t, dtype=float))
+        """Expected purchases in ``(0, t]`` by a newly acquired customer (scalar or array ``t``, finite
+        and 0 or more)."""
+        params = self._require_fitted()
+        return self.maths.expected_purchases_new_customer(params, _checks.times(t))
 
     def probability_of_purchases(self, t, n):
         """P(X(t) = n): probability that a newly acquired customer makes exactly ``n`` repeat
@@ -116,10 +128,11 @@ class PurchaseModel(MLEModel):
         if pmf is None:
             raise NotImplementedError(f"{type(self).__name__} does not provide P(X(t) = n) yet; the "
                                       "frequency diagnostics need it. Use BetaGeoModel or ModifiedBetaGeoModel.")
-        n = np.asarray(n, dtype=float)
-        if np.any(n < 0) or np.any(n != np.round(n)):
-            raise ValueError(f"n must be whole numbers of repeat purchases (0, 1, 2, ...), got {n.ravel()[:5]}.")
-        return pmf(params, np.asarray(t, dtype=float), n)
+        n = _checks.numbers(n, name="n", minimum=0.0, rule="whole numbers of repeat purchases (0, 1, 2, ...)")
+        if np.any(n != np.round(n)):
+            raise InvalidArgumentError(f"n must be whole numbers of repeat purchases (0, 1, 2, ...); got "
+                                       f"{n[n != np.round(n)][:5].tolist()}.")
+        return pmf(params, _checks.times(t), n)
 
     @classmethod
     def simulate(cls, params, T, *, rng) -> pd.DataFrame:

@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 
 from ..data.validation import invalid_rows_error, require_columns
+from .. import _checks
+from ..exceptions import InvalidArgumentError
 from ..likelihoods import bgbb
 from .base import Boundary, MLEModel
 
@@ -113,8 +115,8 @@ class BetaGeoBetaBinomModel(MLEModel):
     def _horizons(t) -> np.ndarray:
         t = np.asarray(t, dtype=float)
         if not np.all(np.isfinite(t)) or np.any(t < 0) or np.any(t != np.round(t)):
-            raise ValueError(f"t counts future transaction opportunities: it must hold whole numbers "
-                             f">= 0, got {t.tolist()}.")
+            raise InvalidArgumentError(f"t counts future transaction opportunities: it must hold whole "
+                                       f"numbers >= 0, got {t.tolist()}.")
         return t
 
     # -- predictions ----------------------------------------------------------------------------
@@ -166,11 +168,9 @@ class BetaGeoBetaBinomModel(MLEModel):
             Discount rate per opportunity (e.g. 0.1 for 10 % a year with yearly opportunities);
             must be positive.
         """
+        d = _checks.number(discount_rate, name="discount_rate", minimum=0.0, strict=True,
+                           rule="a positive number per opportunity (e.g. 0.1), finite")
         frame, history = self._history(data)
-        d = float(discount_rate)
-        if not np.isfinite(d) or d <= 0:
-            raise ValueError(f"discount_rate must be a positive number per opportunity (e.g. 0.1), "
-                             f"got {discount_rate!r}.")
         return pd.Series(bgbb.DERT(self.params_.to_numpy(), *history, d), index=frame.index, name="dert")
 
     # -- simulation -----------------------------------------------------------------------------

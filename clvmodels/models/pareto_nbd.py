@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .. import _checks
 from ..likelihoods import pareto_nbd
 from ._purchase import PurchaseModel
 from .base import Boundary
@@ -57,11 +58,9 @@ class ParetoNBDModel(PurchaseModel):
         pandas.Series
             ``dert`` per customer, indexed like ``data``.
         """
+        rate = _checks.number(discount_rate, name="discount_rate", minimum=0.0, strict=True,
+                              rule="a positive, finite continuous rate per time unit (for an annual rate d "
+                              "and weekly data, log(1 + d) / 52)")
         frame, history = self._history(data)
-        rate = float(discount_rate)
-        if not np.isfinite(rate) or rate <= 0:
-            raise ValueError(f"discount_rate must be a positive, finite continuous rate per time unit, "
-                             f"got {discount_rate!r}; for an annual rate d and weekly data use "
-                             "log(1 + d) / 52.")
         values = self.maths.discounted_expected_residual_transactions(self.params_.to_numpy(), rate, *history)
         return pd.Series(values, index=frame.index, name="dert")

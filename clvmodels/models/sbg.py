@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ..data.validation import invalid_rows_error, require_columns, require_rows
-from ..exceptions import InvalidValueError
+from ..exceptions import InvalidArgumentError, InvalidValueError
 from ..likelihoods import sbg
 from .base import Boundary, MLEModel
 
@@ -178,7 +178,7 @@ class ShiftedBetaGeoModel(MLEModel):
         t = np.asarray(t, dtype=float)
         bad = ~(np.isfinite(t) & (t >= first) & (t == np.round(t)))
         if np.any(bad):
-            raise ValueError(f"{what} must be whole numbers of periods, {first} or more; "
+            raise InvalidArgumentError(f"{what} must be whole numbers of periods, {first} or more; "
                              f"got {np.atleast_1d(t)[np.atleast_1d(bad)][:5].tolist()}.")
         return t
 
@@ -186,7 +186,7 @@ class ShiftedBetaGeoModel(MLEModel):
     def _discount(discount_rate) -> float:
         d = float(discount_rate)
         if not np.isfinite(d) or d < 0:
-            raise ValueError(f"discount_rate must be a finite rate per period, 0 or more (e.g. 0.1 "
+            raise InvalidArgumentError(f"discount_rate must be a finite rate per period, 0 or more (e.g. 0.1 "
                              f"for 10 %), got {discount_rate!r}.")
         return d
 
