@@ -319,3 +319,26 @@ def test_compare_publishes_its_files_together(tmp_path, monkeypatch):
     assert cli.main(["compare", str(config), "--no-progress"]) == 0
     assert (out / "report.html").read_bytes() == report and assert_consistent(out)["output_files"] == before[
         "output_files"]
+
+
+def test_an_unidentified_fit_is_refused_or_flagged_never_silent(tmp_path, capsys):
+    """Every customer bought once: the default refuses the job (exit 2, what the data lack); with
+    on_unidentified: warn the scores are published and the manifest carries the problem."""
+    tx = pd.DataFrame({"customer_id": [f"c{i}" for i in range(200)],
+                       "date": pd.Timestamp("1997-01-01") + pd.to_timedelta(np.arange(200) % 60, unit="D"),
+                       "amount": 10.0})
+    tx.to_parquet(tmp_path / "once.parquet")
+    source = f"{{path: {tmp_path / 'once.parquet'}}}"
+    config = _config(tmp_path, source=source)
+    assert cli.main(["run", config, "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "repeat purchase" in err and "Traceback" not in err
+    assert not published_files(tmp_path / "out")
+    assert json.loads((tmp_path / "out" / "manifest.json").read_text())["status"] == "failed"
+    flagged = Path(config).read_text().replace(
+        "models: [bgnbd, gamma_gamma]", "models: [{name: bgnbd, options: {on_unidentified: warn}}]")
+    Path(config).write_text(flagged)
+    with pytest.warns(clvmodels.exceptions.IdentificationWarning):
+        manifest = run(load_config(config), progress=False)
+    assert manifest["status"] == "succeeded" and "repeat purchase" in manifest["models"]["bgnbd"]["identification_problem"]
+    assert any(w["category"] == "IdentificationWarning" for w in manifest["warnings"])

@@ -132,6 +132,8 @@ def model_entry(model, source: str | None = None) -> dict:
                  "log_likelihood": model.log_likelihood_, "aic": model.aic_, "bic": model.bic_,
                  "n_customers": model.n_customers_, "n_unique": model.n_unique_,
                  "excluded_from_fit": getattr(model, "n_excluded_", None) or {}}
+        if getattr(model, "identification_problem_", None):  # fitted with on_unidentified="warn"
+            entry["identification_problem"] = model.identification_problem_
     if source is not None:
         entry["file"] = source
     return entry
