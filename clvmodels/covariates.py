@@ -1,0 +1,905 @@
+"""Time-invariant covariates: from customer columns to the design matrices every model fits on.
+
+A model with covariates names, per process ("role"), the columns of the customer table that shift
+that process (``purchase_covariates=["channel", "age"]``, ``dropout_covariates=["channel"]``,
+``spend_covariates=[...]``) and, optionally, ``equal_covariates``: columns whose one coefficient is
+shared by both processes. :class:`CovariateDesign` turns those settings and a table with one row
+per customer into one float64 matrix per role, with the coefficient names
+``"<role>:<column>"`` for numeric columns and ``"<role>:<column>[<level>]"`` for the indicators of
+categorical ones (``"shared:<column>..."`` for equal covariates). The maths of each model then
+forms ``eta = X @ g`` per role and its per-customer parameters from it
+(:mod:`clvmodels.likelihoods.links`).
+
+Columns
+-------
+- **numeric** (integer or float dtype): used as they are. They are *not* centred or scaled, so a
+  coefficient is the effect of one unit of the column, as in CLVTools, and the base parameters
+  (``alpha``, ``beta``, ...) describe a customer whose covariates are all 0 (centre a column
+  yourself if "0" means nothing, e.g. subtract the mean age).
+- **categorical** (object or string dtype, pandas ``Categorical``, or any column declared so in
+  ``kinds``): one 0/1 indicator per level except the reference level, named ``column[level]``.
+  The reference is the first category of a pandas ``Categorical`` (the order the user chose) and
+  otherwise the first level in sorted order, as R's treatment contrasts choose it (CLVTools builds
+  its design with R's ``model.matrix``; patsy and formulaic do the same): the choice does not
+  depend on the counts, so refitting on new data keeps the same reference and comparable
+  coefficients. ``reference={"channel": "web"}`` picks another. Categories of a ``Categorical``
+  that no customer has are left out (an indicator of zeros identifies nothing).
+- **boolean** (bool dtype): one indicator ``column[True]``, reference ``False``.
+
+Text that all reads as numbers (``"34"``, ``"51"``) is refused as ambiguous until ``kinds`` says
+which it is. ``fit`` learns the levels and references; ``transform`` applies them and refuses a
+level it has not seen. :meth:`CovariateDesign.to_dict` stores everything a model file needs.
+
+The module also holds :func:`compress_rows`, which collapses customers with the same history and
+the same covariate pattern into one row with a count (fitting on sufficient statistics), and
+:func:`likelihood_ratio_test` for nested fits.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .data.validation import MAX_EXAMPLES, require_columns, require_rows
+from .exceptions import (ConvergenceError, IdentificationError, InvalidArgumentError, InvalidValueError,
+                         ModelFileError, NotFittedError)
+
+__all__ = ["KINDS", "CovariateColumn", "CovariateDesign", "CovariateMatrices", "CompressedRows",
+           "LikelihoodRatioResult", "compress_rows", "likelihood_ratio_test"]
+
+#: The kinds of covariate column.
+KINDS = ("numeric", "categorical", "boolean")
+#: Prefix of the coefficients of ``equal_covariates`` (shared by both processes).
+SHARED = "shared"
+#: Format name and version of :meth:`CovariateDesign.to_dict`.
+DESIGN_FORMAT, DESIGN_FORMAT_VERSION = "clvmodels.covariates", 1
+_COLLINEAR_TOL = 1e-9  # smallest singular value, relative to the largest, of a full-rank design
+
+
+def _setting(role: str) -> str:
+    return f"{SHARED}_covariates" if role == SHARED else f"{role}_covariates"
+
+
+def _shown(values) -> str:
+    values = list(values)
+    text = ", ".join(repr(v) for v in values[:MAX_EXAMPLES])
+    return text + (f", ... ({len(values)} in all)" if len(values) > MAX_EXAMPLES else "")
+
+
+def _json_scalar(value):
+    """A level as a plain JSON value (numpy scalars become Python numbers)."""
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, (np.integer, int)):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        return float(value)
+    return value
+
+
+@dataclass(frozen=True)
+class CovariateColumn:
+    """What ``fit`` learnt about one covariate column.
+
+    Attributes
+    ----------
+    name : str
+        The column of the customer table.
+    kind : {"numeric", "categorical", "boolean"}
+        How it enters the design (see the module docstring).
+    levels : tuple
+        Categorical and boolean columns: every level seen at fit time, in design order (the
+        reference first); empty for numeric columns.
+    reference : object
+        The level without an indicator (None for numeric columns).
+    """
+
+    name: str
+    kind: str
+    levels: tuple = ()
+    reference: Any = None
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """The design columns this column becomes: ``name`` or ``name[level]`` per non-reference level."""
+        if self.kind == "numeric":
+            return (self.name,)
+        return tuple(f"{self.name}[{level}]" for level in self.levels[1:])
+
+
+@dataclass(frozen=True)
+class CovariateMatrices:
+    """The design of a set of customers, one matrix per role.
+
+    Attributes
+    ----------
+    matrices : dict of str to numpy.ndarray
+        Per role, ``(n_rows, k_role)`` float64: the role's own columns, then the shared ones.
+    names : dict of str to tuple of str
+        Per role, the coefficient name of each matrix column (``"purchase:channel[web]"``,
+        ``"shared:region[north]"``; a shared name appears in both roles).
+    coefficient_names : tuple of str
+        Every coefficient once: each role's own, in role order, then the shared ones.
+    positions : dict of str to numpy.ndarray
+        Per role, the index of each matrix column in ``coefficient_names``.
+    """
+
+    matrices: dict[str, np.ndarray]
+    names: dict[str, tuple[str, ...]]
+    coefficient_names: tuple[str, ...]
+    positions: dict[str, np.ndarray]
+
+    @property
+    def n_rows(self) -> int:
+        return next(iter(self.matrices.values())).shape[0] if self.matrices else 0
+
+    def linear_predictors(self, coefficients) -> dict[str, np.ndarray]:
+        """``eta_role = X_role @ g[positions[role]]`` per role, from the coefficient vector
+        (in ``coefficient_names`` order); zeros for a role without columns."""
+        g = np.asarray(coefficients, dtype=float)
+        if g.shape != (len(self.coefficient_names),):
+            raise InvalidArgumentError(f"coefficients must be {len(self.coefficient_names)} numbers, one per "
+                                       f"coefficient {list(self.coefficient_names)}; got shape {g.shape}.")
+        return {role: X @ g[self.positions[role]] for role, X in self.matrices.items()}
+
+    def coefficient_gradient(self, d_eta: Mapping[str, np.ndarray]) -> np.ndarray:
+        """``sum_role X_role' d_eta[role]`` gathered into ``coefficient_names`` order: the gradient in
+        the coefficients of a sum over rows whose derivative in ``eta_role`` is ``d_eta[role]`` per
+        row (weights included). A shared coefficient collects from both roles."""
+        grad = np.zeros(len(self.coefficient_names))
+        for role, values in d_eta.items():
+            X = self.matrices[role]
+            if X.shape[1]:
+                np.add.at(grad, self.positions[role], X.T @ np.asarray(values, dtype=float))
+        return grad
+
+    def take(self, rows) -> CovariateMatrices:
+        """The same design for a subset (or reordering) of the rows."""
+        return CovariateMatrices({r: X[rows] for r, X in self.matrices.items()}, self.names,
+                                 self.coefficient_names, self.positions)
+
+
+class CovariateDesign:
+    """Covariate settings of a model, and the design matrices they give for a customer table.
+
+    Parameters
+    ----------
+    columns : mapping of str to sequence of str
+        Per role (the model's processes, e.g. ``{"purchase": [...], "dropout": [...]}`` or
+        ``{"spend": [...]}``), the covariate columns with a coefficient of their own in that role.
+        The same column may feed several roles, each with its own coefficient.
+    equal : sequence of str, optional
+        ``equal_covariates``: columns with one coefficient shared by every role, named
+        ``"shared:<column>"``; only for a model with two or more roles, and not also named in a role.
+    kinds : mapping of str to str, optional
+        ``kind`` per column, overriding the dtype: ``"numeric"``, ``"categorical"`` or
+        ``"boolean"`` (e.g. integer region codes as ``"categorical"``).
+    reference : mapping of str to object, optional
+        Reference level per categorical column, instead of the default (module docstring).
+    reserved : sequence of str, optional
+        Columns that may not be covariates (the model's own data, e.g. ``frequency``, ``T``: a
+        covariate built from the history would leak the outcome into the design).
+
+    Raises
+    ------
+    clvmodels.exceptions.InvalidArgumentError
+        When a setting breaks its rule; the message starts with the setting's name
+        (``purchase_covariates``, ``equal_covariates``, ...).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from clvmodels.covariates import CovariateDesign
+    >>> customers = pd.DataFrame({"channel": ["web", "shop", "web", "app", "shop", "app"],
+    ...                           "age": [30, 41, 25, 52, 38, 47]})
+    >>> design = CovariateDesign({"purchase": ["channel", "age"], "dropout": ["channel"]})
+    >>> design.fit(customers).coefficient_names
+    ('purchase:channel[shop]', 'purchase:channel[web]', 'purchase:age', 'dropout:channel[shop]', 'dropout:channel[web]')
+    >>> design.transform(customers).matrices["dropout"].tolist()
+    [[0.0, 1.0], [1.0, 0.0], [0.0, 1.0], [0.0, 0.0], [1.0, 0.0], [0.0, 0.0]]
+    """
+
+    def __init__(self, columns: Mapping[str, Sequence[str]] | None = None, *, equal: Sequence[str] = (),
+                 kinds: Mapping[str, str] | None = None, reference: Mapping[str, Any] | None = None,
+                 reserved: Sequence[str] = ()) -> None:
+        columns = {} if columns is None else columns
+        if not isinstance(columns, Mapping):
+            raise InvalidArgumentError(f"covariates must map each process to its list of columns, e.g. "
+                                       f"{{'purchase': ['channel']}}; got {type(columns).__name__}.")
+        self.roles: tuple[str, ...] = tuple(columns)
+        self.role_columns = {role: self._names(cols, _setting(role), reserved) for role, cols in columns.items()}
+        for role in self.roles:
+            if not isinstance(role, str) or not role.isidentifier() or role == SHARED:
+                raise InvalidArgumentError(f"covariates: {role!r} is not a process name (a word such as "
+                                           f"'purchase' or 'dropout', not {SHARED!r}).")
+        self.equal = self._names(equal, "equal_covariates", reserved)
+        if self.equal and len(self.roles) < 2:
+            raise InvalidArgumentError(
+                f"equal_covariates {list(self.equal)} needs a model with two processes (purchase and dropout) "
+                f"to share a coefficient between; this one has {list(self.roles) or 'none'}. Name the columns "
+                f"in {_setting(self.roles[0]) if self.roles else 'the covariates'} instead.")
+        for col in self.equal:
+            twice = [_setting(r) for r in self.roles if col in self.role_columns[r]]
+            if twice:
+                raise InvalidArgumentError(
+                    f"equal_covariates names {col!r}, which is also in {', '.join(twice)}: a column has either "
+                    "one coefficient shared by both processes (equal_covariates) or its own coefficient per "
+                    "process, not both. Remove it from one of the lists.")
+        named = self.columns
+        self.kinds = dict(kinds or {})
+        for col, kind in self.kinds.items():
+            if col not in named:
+                raise InvalidArgumentError(f"kinds names {col!r}, which is not a covariate; covariates are {list(named)}.")
+            if kind not in KINDS:
+                raise InvalidArgumentError(f"kinds[{col!r}] must be one of {list(KINDS)}; got {kind!r}.")
+        self.reference = dict(reference or {})
+        for col in self.reference:
+            if col not in named:
+                raise InvalidArgumentError(f"reference names {col!r}, which is not a covariate; covariates are {list(named)}.")
+
+    @staticmethod
+    def _names(values, setting: str, reserved: Sequence[str]) -> tuple[str, ...]:
+        if values is None:
+            return ()
+        if isinstance(values, str) or not isinstance(values, Sequence):
+            hint = f" Use [{values!r}]." if isinstance(values, str) else ""
+            raise InvalidArgumentError(f"{setting} must be a list of column names; got {values!r}.{hint}")
+        bad = [v for v in values if not isinstance(v, str) or not v]
+        if bad:
+            raise InvalidArgumentError(f"{setting} must hold column names (non-empty text); got {_shown(bad)}.")
+        repeated = sorted({v for v in values if list(values).count(v) > 1})
+        if repeated:
+            raise InvalidArgumentError(f"{setting} names {_shown(repeated)} more than once; name each column once.")
+        leaking = [v for v in values if v in reserved]
+        if leaking:
+            raise InvalidArgumentError(
+                f"{setting} names {_shown(leaking)}, which the model reads as customer history ({list(reserved)}); "
+                "a covariate must describe the customer, not the behaviour the model explains. Remove it.")
+        return tuple(values)
+
+    # -- settings -------------------------------------------------------------------------------
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Every covariate column once, in the order first named (roles, then ``equal``)."""
+        seen = dict.fromkeys(c for role in self.roles for c in self.role_columns[role])
+        seen.update(dict.fromkeys(self.equal))
+        return tuple(seen)
+
+    @property
+    def is_empty(self) -> bool:
+        """Whether no column is named (the model without covariates)."""
+        return not self.columns
+
+    @property
+    def is_fitted(self) -> bool:
+        return hasattr(self, "columns_")
+
+    def _require_fitted(self) -> None:
+        if not self.is_fitted:
+            raise NotFittedError("This CovariateDesign is not fitted yet: call fit(customers) first, so that "
+                                 "it learns the levels of the categorical columns.")
+
+    @property
+    def coefficient_names(self) -> tuple[str, ...]:
+        """Every coefficient name, in the order of :attr:`CovariateMatrices.coefficient_names`."""
+        self._require_fitted()
+        return self._layout()[2]
+
+    def _layout(self):
+        """Per role the coefficient names, then all names once, then per role their positions."""
+        cols = {c.name: c for c in self.columns_}
+        own = {role: [f"{role}:{label}" for c in self.role_columns[role] for label in cols[c].labels]
+               for role in self.roles}
+        shared = [f"{SHARED}:{label}" for c in self.equal for label in cols[c].labels]
+        every = tuple(n for role in self.roles for n in own[role]) + tuple(shared)
+        index = {n: i for i, n in enumerate(every)}
+        names = {role: tuple(own[role] + shared) for role in self.roles}
+        positions = {role: np.array([index[n] for n in names[role]], dtype=np.intp) for role in self.roles}
+        return names, positions, every
+
+    # -- fit / transform ------------------------------------------------------------------------
+    def fit(self, frame: pd.DataFrame, *, weights=None) -> CovariateDesign:
+        """Learn the kinds, levels and references, and check that the columns can identify their
+        coefficients.
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            One row per customer (or per group of customers, with ``weights``), holding every
+            covariate column.
+        weights : array_like, optional
+            Customers each row stands for (rows of weight 0 are ignored in the checks below).
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        clvmodels.exceptions.MissingColumnError
+            A covariate column is absent.
+        clvmodels.exceptions.InvalidValueError
+            Missing (NaN) or infinite values, text in a numeric column, text that reads as numbers
+            without a declared kind, or a ``reference`` that is not a level.
+        clvmodels.exceptions.IdentificationError
+            A constant column, two identical design columns, perfectly collinear columns (with the
+            intercept the base parameters stand for), or fewer customers than coefficients need.
+        """
+        frame = self._frame(frame)
+        w = np.ones(len(frame)) if weights is None else np.asarray(weights, dtype=float)
+        if w.shape != (len(frame),) or not np.all(np.isfinite(w)) or np.any(w < 0):
+            raise InvalidArgumentError(f"weights must be {len(frame)} finite non-negative numbers, one per row "
+                                       f"(got shape {w.shape}): the customers each row stands for.")
+        used = w > 0
+        _check_missing(frame, self.columns)
+        learnt = []
+        for name in self.columns:
+            series = frame[name]
+            kind = self.kinds.get(name) or _infer_kind(name, series)
+            if kind == "numeric":
+                if name in self.reference:
+                    raise InvalidArgumentError(f"reference[{name!r}]: {name!r} is a numeric covariate, which has no "
+                                               "reference level; declare kinds={name!r: 'categorical'} to use "
+                                               "its values as levels.".replace("name!r", repr(name)))
+                learnt.append(CovariateColumn(name, "numeric"))
+            else:
+                learnt.append(self._learn_levels(name, kind, series[used]))
+        self.columns_ = tuple(learnt)
+        matrices = self.transform(frame)
+        self._check_identified(matrices, used, w)
+        return self
+
+    def fit_transform(self, frame: pd.DataFrame, *, weights=None) -> CovariateMatrices:
+        """:meth:`fit`, then :meth:`transform` of the same table."""
+        return self.fit(frame, weights=weights).transform(frame)
+
+    def transform(self, frame: pd.DataFrame) -> CovariateMatrices:
+        """The design matrices of the customers in ``frame`` with the levels learnt by :meth:`fit`.
+
+        Raises
+        ------
+        clvmodels.exceptions.MissingColumnError, clvmodels.exceptions.InvalidValueError
+            As :meth:`fit` for absent columns and bad values; also a level that :meth:`fit` did not
+            see (naming the column, the levels, how many rows and the known levels).
+        """
+        self._require_fitted()
+        frame = self._frame(frame, empty_ok=True)
+        _check_missing(frame, self.columns)
+        blocks = {c.name: _encode(c, frame) for c in self.columns_}
+        names, positions, every = self._layout()
+        n = len(frame)
+        matrices = {}
+        for role in self.roles:
+            parts = [blocks[c] for c in self.role_columns[role] + self.equal]
+            matrices[role] = np.column_stack(parts) if parts else np.zeros((n, 0))
+        return CovariateMatrices(matrices, names, every, positions)
+
+    def _frame(self, frame, *, empty_ok: bool = False) -> pd.DataFrame:
+        frame = frame if isinstance(frame, pd.DataFrame) else pd.DataFrame(frame)
+        require_columns(frame, self.columns, what="The customer table",
+                        hint="Add the covariate columns (one row per customer), or join them on the customer id.")
+        if not empty_ok:
+            require_rows(frame, what="The customer table")
+        return frame
+
+    def _learn_levels(self, name: str, kind: str, series: pd.Series) -> CovariateColumn:
+        if kind == "boolean":
+            if name in self.reference:
+                raise InvalidArgumentError(
+                    f"reference[{name!r}]: a boolean covariate's reference is False (its indicator is "
+                    f"{name}[True]); declare kinds={{{name!r}: 'categorical'}} to choose another.")
+            levels = tuple(bool(v) for v in np.unique(_bool_values(name, series)))
+        elif isinstance(series.dtype, pd.CategoricalDtype):
+            observed = np.unique(series.cat.codes.to_numpy())
+            levels = tuple(_json_scalar(v) for v in series.cat.categories[observed[observed >= 0]])
+        else:
+            levels = _sorted_levels([_json_scalar(v) for v in pd.factorize(series)[1]])
+        bad = [v for v in levels if not isinstance(v, (str, bool, int, float))]
+        if bad:
+            raise InvalidValueError(f"column {name!r}: the levels of a categorical covariate must be text, numbers "
+                                    f"or booleans; got {_shown(bad)}. Convert the column, e.g. with .astype(str).")
+        labels = [str(v) for v in levels]
+        if len(set(labels)) < len(labels):
+            clash = sorted({s for s in labels if labels.count(s) > 1})
+            raise InvalidValueError(f"column {name!r}: levels of different types print the same ({_shown(clash)}), "
+                                    "so their indicators would share a name. Convert the column to one type "
+                                    "(e.g. .astype(str)).")
+        default = False if kind == "boolean" and False in levels else levels[0]
+        reference = self.reference.get(name, default)
+        if reference not in levels:
+            raise InvalidValueError(f"reference[{name!r}] is {reference!r}, which is not a level of column {name!r} "
+                                    f"(no customer has it); its levels are {_shown(levels)}.")
+        reference = levels[levels.index(reference)]
+        levels = (reference,) + tuple(v for v in levels if v != reference)
+        return CovariateColumn(name, kind, levels, reference)
+
+    def _check_identified(self, matrices: CovariateMatrices, used: np.ndarray, weights: np.ndarray) -> None:
+        """Constant, duplicated and collinear design columns, and too few customers, per role."""
+        n_customers = float(weights[used].sum())
+        for col in self.columns_:
+            if col.kind != "numeric" and len(col.levels) < 2:
+                raise IdentificationError(
+                    f"column {col.name!r} is constant: all {n_customers:g} customers have {col.levels[0]!r}, so "
+                    "its effect cannot be told from the base parameters. Drop it from the covariates (or fit on "
+                    "customers that differ in it).")
+        for role in self.roles:
+            X = matrices.matrices[role][used]
+            names = matrices.names[role]
+            k = X.shape[1]
+            if k == 0:
+                continue
+            if n_customers < k + 2 or X.shape[0] < k + 2:
+                raise IdentificationError(
+                    f"too few customers for the {_setting(role)}: {n_customers:g} customers ({X.shape[0]} rows) for "
+                    f"{k} coefficients "
+                    f"and the base parameter of the {role} process; at least {k + 2} are needed, and in practice "
+                    "dozens per coefficient. Use fewer covariates or levels, or more customers.")
+            spread = np.ptp(X, axis=0)
+            for j in np.flatnonzero(spread == 0):
+                raise IdentificationError(
+                    f"column {self._source(names[j])!r} ({names[j]}) is constant at {X[0, j]:g} for all "
+                    f"{n_customers:g} customers, so its effect cannot be told from the base parameters. Drop it "
+                    "from the covariates.")
+            for i, j in _identical_columns(X):
+                raise IdentificationError(
+                    f"columns {self._source(names[i])!r} and {self._source(names[j])!r} are identical in "
+                    f"{names[i]} and {names[j]} for all {n_customers:g} customers, so their effects cannot be "
+                    "told apart. Drop one of them.")
+            relation = _collinearity(X)
+            if relation is not None:
+                terms = " ".join(f"{'+' if c > 0 else '-'} {abs(c):.3g}*{names[j]}" for j, c in relation)
+                involved = dict.fromkeys(self._source(names[j]) for j, _ in relation)
+                raise IdentificationError(
+                    f"the {_setting(role)} are perfectly collinear: columns {_shown(involved)} satisfy "
+                    f"{terms.lstrip('+ ')} = constant for all {n_customers:g} customers, so the design with the "
+                    "intercept (the base parameter) has not full rank and their effects cannot be separated. "
+                    "Drop one of the columns involved (e.g. a total that is the sum of others, or one "
+                    "indicator column of a set that always sums to 1).")
+
+    def _source(self, coefficient: str) -> str:
+        """The table column a coefficient comes from."""
+        label = coefficient.split(":", 1)[1]
+        for col in self.columns_:
+            if label in col.labels:
+                return col.name
+        return label
+
+    # -- persistence ----------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready settings and, once fitted, the learnt columns (kinds, levels, references)."""
+        payload = {"format": DESIGN_FORMAT, "format_version": DESIGN_FORMAT_VERSION,
+                   "roles": {role: list(self.role_columns[role]) for role in self.roles},
+                   "equal": list(self.equal), "kinds": dict(self.kinds),
+                   "reference": {k: _json_scalar(v) for k, v in self.reference.items()}, "columns": None}
+        if self.is_fitted:
+            payload["columns"] = [{"name": c.name, "kind": c.kind, "levels": [_json_scalar(v) for v in c.levels],
+                                   "reference": _json_scalar(c.reference)} for c in self.columns_]
+        return payload
+
+    @classmethod
+    def from_dict(cls, payload: Mapping[str, Any], *, source: str = "the model file") -> CovariateDesign:
+        """The design described by ``payload`` (as :meth:`to_dict` writes it), every field checked.
+
+        Raises
+        ------
+        clvmodels.exceptions.ModelFileError
+            One message naming ``source`` and the damaged field.
+        """
+        def damaged(problem: str):
+            return ModelFileError(f"{source} has a damaged covariate design: {problem}. Save the model again "
+                                  "from a fitted model; do not edit the file by hand.")
+
+        if not isinstance(payload, Mapping):
+            raise damaged(f"it is a {type(payload).__name__}, not an object")
+        expected = {"format", "format_version", "roles", "equal", "kinds", "reference", "columns"}
+        if set(payload) != expected:
+            raise damaged(f"its fields are {sorted(payload)}, expected {sorted(expected)}")
+        if payload["format"] != DESIGN_FORMAT or payload["format_version"] != DESIGN_FORMAT_VERSION:
+            raise damaged(f"format {payload['format']!r} version {payload['format_version']!r} is not "
+                          f"{DESIGN_FORMAT!r} version {DESIGN_FORMAT_VERSION} (a newer clvmodels may read it)")
+        roles, equal = payload["roles"], payload["equal"]
+        if not isinstance(roles, Mapping) or not all(isinstance(v, list) for v in roles.values()):
+            raise damaged("'roles' must map each process to a list of columns")
+        if not isinstance(equal, list) or not isinstance(payload["kinds"], Mapping) \
+                or not isinstance(payload["reference"], Mapping):
+            raise damaged("'equal' must be a list, 'kinds' and 'reference' objects")
+        try:
+            design = cls(dict(roles), equal=equal, kinds=payload["kinds"], reference=payload["reference"])
+        except InvalidArgumentError as err:
+            raise damaged(str(err)) from None
+        columns = payload["columns"]
+        if columns is None:
+            return design
+        if not isinstance(columns, list) or not all(isinstance(c, Mapping) for c in columns):
+            raise damaged("'columns' must be a list of objects")
+        names = [c.get("name") for c in columns]
+        if names != list(design.columns):
+            raise damaged(f"'columns' describes {names}, but the settings name {list(design.columns)}")
+        learnt = []
+        for c in columns:
+            if set(c) != {"name", "kind", "levels", "reference"}:
+                raise damaged(f"column {c.get('name')!r} has fields {sorted(c)}")
+            kind, levels, ref = c["kind"], c["levels"], c["reference"]
+            if kind not in KINDS or kind != design.kinds.get(c["name"], kind):
+                raise damaged(f"column {c['name']!r} has kind {kind!r}, not one of {list(KINDS)} as declared")
+            if kind == "numeric":
+                if levels != [] or ref is not None:
+                    raise damaged(f"numeric column {c['name']!r} has levels or a reference")
+                learnt.append(CovariateColumn(c["name"], kind))
+                continue
+            if (not isinstance(levels, list) or len(levels) < 2 or levels[0] != ref
+                    or not all(isinstance(v, (str, bool, int, float)) for v in levels)
+                    or len({(type(v), v) for v in levels}) < len(levels)):
+                raise damaged(f"column {c['name']!r} must have at least two distinct levels (text, numbers or "
+                              f"booleans), the reference first; got levels {levels!r}, reference {ref!r}")
+            if kind == "boolean" and (sorted(levels) != [False, True] or ref is not False
+                                      or not all(isinstance(v, bool) for v in levels)):
+                raise damaged(f"boolean column {c['name']!r} must have levels [false, true] with reference false")
+            learnt.append(CovariateColumn(c["name"], kind, tuple(levels), ref))
+        design.columns_ = tuple(learnt)
+        return design
+
+    def __repr__(self) -> str:
+        parts = [f"{role}={list(self.role_columns[role])}" for role in self.roles]
+        if self.equal:
+            parts.append(f"equal={list(self.equal)}")
+        return f"CovariateDesign({', '.join(parts)}{'' if self.is_fitted else ', unfitted'})"
+
+
+# -- columns ---------------------------------------------------------------------------------------
+
+def _infer_kind(name: str, series: pd.Series) -> str:
+    """``numeric``, ``categorical`` or ``boolean`` from the dtype (module docstring)."""
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return "boolean"
+    if isinstance(dtype, pd.CategoricalDtype):
+        return "categorical"
+    if pd.api.types.is_numeric_dtype(dtype):
+        return "numeric"
+    values = pd.Series(list(pd.factorize(series)[1]), dtype=object)
+    if len(values) == 0:
+        return "categorical"
+    if values.map(lambda v: isinstance(v, (bool, np.bool_))).all():
+        return "boolean"
+    is_number = values.map(lambda v: isinstance(v, (int, float, np.number)) and not isinstance(v, (bool, np.bool_)))
+    if is_number.all():
+        return "numeric"
+    text = values[values.map(lambda v: isinstance(v, str))]
+    reads = pd.to_numeric(text, errors="coerce").notna()
+    if len(text) == len(values) and reads.all():
+        raise InvalidValueError(
+            f"column {name!r} holds text that all reads as numbers ({_shown(text.tolist())}): declare "
+            f"kinds={{{name!r}: 'numeric'}} to use the numbers, or kinds={{{name!r}: 'categorical'}} for one "
+            "indicator per level (or convert the column before fitting).")
+    numeric_like = int(is_number.sum() + reads.sum())
+    if numeric_like > len(values) - numeric_like:  # mostly numbers, a few words: typos, not labels
+        _raise_non_numeric(name, series)
+    return "categorical"
+
+
+def _raise_non_numeric(name: str, series: pd.Series):
+    present = series.notna().to_numpy()
+    bad = present & pd.to_numeric(series, errors="coerce").isna().to_numpy()
+    rows = series[bad]
+    raise InvalidValueError(
+        f"column {name!r} must hold numbers (it is a numeric covariate), but {int(bad.sum())} of {len(series)} rows "
+        f"do not (row: value, first {min(MAX_EXAMPLES, len(rows))}: "
+        f"{', '.join(f'{k!r}: {v!r}' for k, v in list(rows.items())[:MAX_EXAMPLES])}). Fix or drop these "
+        f"customers, or declare kinds={{{name!r}: 'categorical'}} if the column is a set of labels.")
+
+
+def _check_missing(frame: pd.DataFrame, columns: Sequence[str]) -> None:
+    """One error naming every covariate column with missing values, their counts and the first rows."""
+    counts, first_rows, any_missing = {}, {}, np.zeros(len(frame), dtype=bool)
+    for name in columns:
+        missing = frame[name].isna().to_numpy()
+        if missing.any():
+            counts[name] = int(missing.sum())
+            first_rows[name] = list(frame.index[missing][:MAX_EXAMPLES])
+            any_missing |= missing
+    if counts:
+        listed = "; ".join(f"{name!r}: {count} of {len(frame)} rows (first rows: {_shown(first_rows[name])})"
+                           for name, count in counts.items())
+        raise InvalidValueError(
+            f"covariate values must not be missing, but {int(any_missing.sum())} of {len(frame)} customers lack "
+            f"some (NaN or empty): {listed}. Fill them (an explicit 'unknown' level for a categorical, or an "
+            "imputed value with an indicator column), drop these customers before fitting, or in a batch job "
+            "set covariates.on_missing: exclude (excluded customers are counted).")
+
+
+def _sorted_levels(levels: list) -> tuple:
+    try:
+        return tuple(sorted(levels))
+    except TypeError:  # mixed types: by their text, then type name
+        return tuple(sorted(levels, key=lambda v: (str(v), type(v).__name__)))
+
+
+def _bool_values(name: str, series: pd.Series) -> np.ndarray:
+    """The values of a boolean covariate: bools, or the numbers 0 and 1."""
+    if pd.api.types.is_bool_dtype(series.dtype):
+        return series.to_numpy(dtype=bool)
+    values = series.to_numpy(dtype=object)
+    ok = np.array([isinstance(v, (bool, np.bool_)) or (isinstance(v, (int, float, np.number)) and v in (0, 1))
+                   for v in pd.unique(values)], dtype=bool)
+    if not ok.all():
+        bad = pd.unique(values)[~ok]
+        rows = int(np.isin(values, bad).sum())
+        raise InvalidValueError(
+            f"column {name!r} must hold True or False (it is a boolean covariate), but {rows} of {len(series)} "
+            f"rows do not ({_shown(bad.tolist())}). Fix these customers, or declare kinds={{{name!r}: 'categorical'}}.")
+    return values.astype(bool)
+
+
+def _encode(col: CovariateColumn, frame: pd.DataFrame) -> np.ndarray:
+    """The design columns of ``col`` for ``frame``: ``(n, len(col.labels))`` float64."""
+    series = frame[col.name]
+    if col.kind == "numeric":
+        if pd.api.types.is_bool_dtype(series.dtype) or not pd.api.types.is_numeric_dtype(series.dtype):
+            values = pd.to_numeric(series, errors="coerce")
+            if values.isna().any():
+                _raise_non_numeric(col.name, series)
+            series = values
+        values = series.to_numpy(dtype=float)
+        infinite = ~np.isfinite(values)
+        if infinite.any():
+            rows = list(series.index[infinite][:MAX_EXAMPLES])
+            raise InvalidValueError(
+                f"column {col.name!r}: covariate values must be finite numbers, but {int(infinite.sum())} of "
+                f"{len(values)} rows are infinite (first rows: {_shown(rows)}). Fix or drop these customers "
+                "(a ratio with a zero denominator?), or cap the column.")
+        return values[:, None]
+    if col.kind == "boolean":
+        series = pd.Series(_bool_values(col.name, series), index=series.index)
+    codes, uniques = pd.factorize(series)
+    index = pd.Index(list(col.levels), dtype=object).get_indexer(pd.Index(list(uniques), dtype=object))
+    unseen = index < 0
+    if unseen.any():
+        levels = [uniques[i] for i in np.flatnonzero(unseen)]
+        count = int(np.isin(codes, np.flatnonzero(unseen)).sum())
+        raise InvalidValueError(
+            f"column {col.name!r} holds level(s) {_shown(levels)} that the model did not see when it was fitted, "
+            f"in {count} of {len(series)} rows; the known levels are {_shown(col.levels)} (reference "
+            f"{col.reference!r}). Map them to a known level, drop these customers, or refit the model on data "
+            "that include them.")
+    level = index[codes]
+    return (level[:, None] == np.arange(1, len(col.levels))[None, :]).astype(float)
+
+
+def _identical_columns(X: np.ndarray):
+    """Pairs ``(i, j)``, ``i < j``, of equal columns (candidates by their sums, then compared)."""
+    sums = np.column_stack([X.sum(axis=0), (X * X).sum(axis=0)])
+    for i in range(X.shape[1]):
+        for j in range(i + 1, X.shape[1]):
+            if np.array_equal(sums[i], sums[j]) and np.array_equal(X[:, i], X[:, j]):
+                yield i, j
+
+
+def _collinearity(X: np.ndarray) -> list[tuple[int, float]] | None:
+    """A linear relation among the columns and the intercept, or None where ``[1, X]`` has full rank.
+
+    With the columns centred, ``[1, X]`` has full rank exactly when the centred ``X`` has; scaled
+    to unit length, its smallest singular value against the largest (at least 1) decides. The
+    right singular vector of the smallest gives the relation, returned as ``(column, coefficient)``
+    in the original units, scaled so that the largest coefficient is 1 in size.
+    """
+    centred = X - X.mean(axis=0)
+    norms = np.linalg.norm(centred, axis=0)
+    _, s, vt = np.linalg.svd(centred / norms, full_matrices=False)  # rows > columns: checked before
+    if s[-1] > _COLLINEAR_TOL * s[0]:
+        return None
+    v = vt[-1] / norms
+    v = v / np.max(np.abs(v))
+    return [(j, float(c)) for j, c in enumerate(v) if abs(c) > 1e-6]
+
+
+# -- fitting on sufficient statistics --------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CompressedRows:
+    """Customers collapsed on (history, covariate pattern).
+
+    Attributes
+    ----------
+    history : dict of str to numpy.ndarray
+        The distinct rows' history columns, in the order of the input.
+    design : CovariateMatrices
+        Their design matrices.
+    counts : numpy.ndarray
+        Customers (summed weights) per distinct row.
+    inverse : numpy.ndarray
+        For each input row, its distinct row: ``values[inverse]`` expands a per-distinct-row result
+        back to the input rows (:meth:`expand`).
+    """
+
+    history: dict[str, np.ndarray]
+    design: CovariateMatrices
+    counts: np.ndarray
+    inverse: np.ndarray
+
+    def expand(self, values) -> np.ndarray:
+        """Per-row values (first axis the distinct rows) spread back to every input row."""
+        return np.asarray(values)[self.inverse]
+
+
+def compress_rows(history: Mapping[str, np.ndarray], design: CovariateMatrices, weights=None) -> CompressedRows:
+    """Collapse customers with the same history and the same covariates into one row with a count.
+
+    The likelihood of a customer depends on the history columns and the design rows only, so
+    summing it over the distinct rows times their counts is exact. Each column is numbered by a
+    hash table (``pandas.factorize``) and the numbers combine column by column into one key per row,
+    renumbered after each step so that it stays below the row count (no overflow, no loop over
+    customers). The distinct rows come sorted by their values, so that the same customers in any
+    order give the same rows.
+
+    Parameters
+    ----------
+    history : mapping of str to numpy.ndarray
+        The model's data columns (e.g. ``frequency``, ``recency``, ``T``), equal lengths.
+    design : CovariateMatrices
+        The customers' design (:meth:`CovariateDesign.transform`), same rows.
+    weights : array_like, optional
+        Customers per input row (a summary already compressed on its history); 1 each by default.
+
+    Returns
+    -------
+    CompressedRows
+    """
+    columns = [np.asarray(v, dtype=float) for v in history.values()]
+    columns += [X[:, j] for X in design.matrices.values() for j in range(X.shape[1])]
+    n = design.n_rows if design.matrices else len(columns[0])
+    if any(len(c) != n for c in columns):
+        raise InvalidArgumentError(f"history and design must have the same rows; got lengths "
+                                   f"{sorted({len(c) for c in columns})}.")
+    w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
+    key = np.zeros(n, dtype=np.int64)
+    for values in columns:
+        codes, uniques = pd.factorize(values, sort=True)
+        key, _ = pd.factorize(key * len(uniques) + codes)
+    n_distinct = int(key.max()) + 1 if n else 0
+    # factorize numbers keys in order of appearance: row i is the first of its key where the key
+    # exceeds every key before it
+    first = np.flatnonzero(np.r_[True, key[1:] > np.maximum.accumulate(key)[:-1]]) if n else np.zeros(0, np.intp)
+    order = np.lexsort([c[first] for c in reversed(columns)]) if columns else np.arange(n_distinct)
+    rank = np.empty(n_distinct, dtype=np.intp)
+    rank[order] = np.arange(n_distinct)
+    inverse = rank[key]
+    rows = first[order]
+    counts = np.bincount(inverse, weights=w, minlength=n_distinct)
+    unique = {name: np.asarray(v, dtype=float)[rows] for name, v in history.items()}
+    return CompressedRows(unique, design.take(rows), counts, inverse)
+
+
+# -- likelihood-ratio test -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LikelihoodRatioResult:
+    """The likelihood-ratio test of a restricted fit against a full fit that nests it.
+
+    Attributes
+    ----------
+    statistic : float
+        ``2 (log L_full - log L_restricted)``, at least 0 (tiny negative values from the optimisers'
+        tolerance are set to 0).
+    df : int
+        Degrees of freedom: the full model's parameters less the restricted model's.
+    p_value : float
+        ``P(chi2(df) >= statistic)``: small values say the extra parameters improve the fit more
+        than chance would. Valid asymptotically, for restrictions inside the parameter space (a
+        coefficient set to 0 or two coefficients set equal), not for a parameter at a boundary.
+    restricted_log_likelihood, full_log_likelihood : float
+        The two maximised log-likelihoods.
+    added : tuple of str
+        The full model's parameters the restricted one lacks.
+    """
+
+    statistic: float
+    df: int
+    p_value: float
+    restricted_log_likelihood: float
+    full_log_likelihood: float
+    added: tuple[str, ...]
+
+
+def _fitted_facts(model, which: str):
+    name = type(model).__name__
+    if not hasattr(model, "params_") or not hasattr(model, "log_likelihood_"):
+        raise NotFittedError(f"likelihood_ratio_test: the {which} model ({name}) is not fitted; call fit(data) first.")
+    if model.log_likelihood_ is None or not np.isfinite(model.log_likelihood_):
+        raise InvalidArgumentError(
+            f"{which} has no finite log-likelihood ({name} built from parameters or loaded without fit facts); "
+            "the test needs two models fitted on the same customers.")
+    params = model.params_
+    if not isinstance(params, pd.Series):
+        raise InvalidArgumentError(f"{which}.params_ must be a pandas Series of parameters by name; got "
+                                   f"{type(params).__name__}.")
+    return list(params.index), float(model.log_likelihood_), getattr(model, "n_customers_", None)
+
+
+def likelihood_ratio_test(restricted, full, *, tol: float = 1e-6) -> LikelihoodRatioResult:
+    """Likelihood-ratio test of ``restricted`` against ``full``, two fits of nested models.
+
+    The models are nested when every parameter of ``restricted`` is a parameter of ``full``, or a
+    shared coefficient ``shared:<label>`` whose column ``full`` has per process
+    (``purchase:<label>``, ``dropout:<label>``): the restricted model then sets the missing
+    coefficients to 0, or the per-process ones equal. Both must be the same model (same ``name``
+    where they have one) fitted on the same number of customers.
+
+    Parameters
+    ----------
+    restricted, full : fitted models
+        Objects with ``log_likelihood_`` (float), ``params_`` (pandas Series by parameter name)
+        and, ideally, ``n_customers_``.
+    tol : float, default 1e-6
+        Relative tolerance (times ``max(1, |log L_full|)``) below which a negative statistic is
+        taken for 0, the optimisers' rounding.
+
+    Returns
+    -------
+    LikelihoodRatioResult
+
+    Raises
+    ------
+    clvmodels.exceptions.NotFittedError
+        A model is not fitted.
+    clvmodels.exceptions.InvalidArgumentError
+        The models are not nested, are different models, or were fitted on different numbers of
+        customers.
+    clvmodels.exceptions.ConvergenceError
+        ``full`` fits worse than ``restricted`` beyond ``tol``: the full fit did not reach its
+        maximum (it can always do at least as well as the model it nests).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> import pandas as pd
+    >>> small = SimpleNamespace(params_=pd.Series({"r": 1.0, "alpha": 2.0}), log_likelihood_=-100.0, n_customers_=50)
+    >>> big = SimpleNamespace(params_=pd.Series({"r": 1.0, "alpha": 2.0, "purchase:age": 0.1}),
+    ...                       log_likelihood_=-98.0, n_customers_=50)
+    >>> result = likelihood_ratio_test(small, big)
+    >>> result.statistic, result.df, round(result.p_value, 4)
+    (4.0, 1, 0.0455)
+    """
+    r_names, r_ll, r_n = _fitted_facts(restricted, "restricted")
+    f_names, f_ll, f_n = _fitted_facts(full, "full")
+    r_kind, f_kind = getattr(restricted, "name", None), getattr(full, "name", None)
+    if r_kind is not None and f_kind is not None and r_kind != f_kind:
+        raise InvalidArgumentError(f"restricted is a {r_kind!r} model and full a {f_kind!r} model: the test compares "
+                                   "two fits of the same model, one with fewer covariates (or coefficients set equal).")
+    full_set = set(f_names)
+    not_nested = []
+    for name in r_names:
+        if name in full_set:
+            continue
+        role, _, label = name.partition(":")
+        per_process = [n for n in f_names if n.partition(":")[2] == label and not n.startswith(SHARED + ":")]
+        if not (role == SHARED and len(per_process) >= 2):  # a shared coefficient of per-process ones
+            not_nested.append(name)
+    df = len(f_names) - len(r_names)
+    if not_nested or df <= 0:
+        why = (f"full lacks {_shown(not_nested)}" if not_nested
+               else f"full has {len(f_names)} parameters, not more than restricted's {len(r_names)}")
+        raise InvalidArgumentError(
+            f"restricted is not nested in full: {why}. Pass the model with fewer covariates first and the "
+            "model with more second, both of the same model class.")
+    if r_n is not None and f_n is not None and not math.isclose(float(r_n), float(f_n), rel_tol=1e-9):
+        raise InvalidArgumentError(
+            f"restricted was fitted on {float(r_n):g} customers and full on {float(f_n):g}: log-likelihoods of "
+            "different data cannot be compared. Fit both on the same customers (the same rows, none excluded).")
+    statistic = 2.0 * (f_ll - r_ll)
+    if statistic < 0:
+        if -statistic > tol * max(1.0, abs(f_ll)):
+            raise ConvergenceError(
+                f"the full model's log-likelihood ({f_ll:.6g}) is below the restricted model's ({r_ll:.6g}), "
+                "although it nests it: the full fit did not reach its maximum. Refit the full model, e.g. "
+                "starting from the restricted estimates, with more iterations (max_iter), and check that both "
+                "were fitted on the same customers.")
+        statistic = 0.0
+    added = tuple(n for n in f_names if n not in set(r_names))
+    return LikelihoodRatioResult(statistic, int(df), float(stats.chi2.sf(statistic, df)), r_ll, f_ll, added)
