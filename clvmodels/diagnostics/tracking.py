@@ -16,7 +16,7 @@ import pandas as pd
 from ..data import periods
 from ..data.summary import occasions, period_of
 from ..data.transactions import _as_naive, cutoff, prepare_transactions
-from ..exceptions import InvalidValueError
+from ..exceptions import InvalidArgumentError, InvalidValueError
 from ._common import check_model
 
 
@@ -31,7 +31,8 @@ def _step(freq: str, time_unit: str, period_length: float) -> int:
 
 def tracking(purchase_model, transactions: pd.DataFrame, *, customer_id_col: str, datetime_col: str,
              calibration_period_end, observation_period_end=None, freq: str = "D", time_unit: str = "W",
-             period_length: float = 1, datetime_format: str | None = None, on_invalid: str = "raise") -> pd.DataFrame:
+             period_length: float = 1, datetime_format: str | None = None, on_invalid: str = "raise",
+             period_end: str = "inclusive") -> pd.DataFrame:
     """Incremental and cumulative repeat transactions per period, actual and expected.
 
     Parameters
@@ -48,6 +49,19 @@ def tracking(purchase_model, transactions: pd.DataFrame, *, customer_id_col: str
     period_length : float, default 1
         Length of a tracking period in ``time_unit`` (one week by default); a whole number of
         ``freq`` periods.
+    period_end : {"inclusive", "exclusive"}, default "inclusive"
+        Where a tracking period ends when customers' ages are counted for the expected curve:
+
+        - ``"inclusive"``: on its last ``freq`` period (the last day of the week), as the
+          summaries count ``T`` (whole ``freq`` periods from the first purchase to the end of
+          observation). The expected total at the calibration end is then ``sum_i E[X(T_i)]`` with
+          the ``T`` of :func:`clvmodels.calibration_holdout_split`.
+        - ``"exclusive"``: at the start of the next ``freq`` period (the week's end is the
+          midnight after its last day), so every customer is one ``freq`` period older at each
+          period end. This is the convention of BTYD's tracking plots, lifetimes'
+          ``expected_cumulative_transactions`` and PyMC-Marketing; use it to compare with them.
+
+        The actual counts do not depend on it (purchases on a period's last day belong to it).
 
     Returns
     -------
@@ -63,13 +77,13 @@ def tracking(purchase_model, transactions: pd.DataFrame, *, customer_id_col: str
         - ``actual_cumulative``, ``expected_cumulative``: running totals;
         - ``period``: ``"calibration"`` or ``"holdout"``.
 
-        ``attrs`` holds ``time_unit``, ``period_length``, ``n_customers`` and
+        ``attrs`` holds ``time_unit``, ``period_length``, ``period_end``, ``n_customers`` and
         ``calibration_periods`` (the number of calibration rows).
 
     Notes
     -----
-    A customer's age at the end of a period is counted as in the summaries: the number of ``freq``
-    periods since the first purchase, in ``time_unit``. The expected cumulative total at the
+    By default (``period_end="inclusive"``) a customer's age at the end of a period is counted as
+    in the summaries: the number of ``freq`` periods since the first purchase, in ``time_unit``. The expected cumulative total at the
     calibration end is therefore ``sum_i E[X(T_i)]``, with ``T_i`` of the split, and the actual
     totals there and at the end equal the sums of ``frequency`` and ``frequency_holdout``.
 
@@ -87,6 +101,11 @@ def tracking(purchase_model, transactions: pd.DataFrame, *, customer_id_col: str
     (78, 4339)
     """
     check_model(purchase_model, "purchase", argument="purchase_model")
+    shift = {"inclusive": 0, "exclusive": 1}.get(period_end) if isinstance(period_end, str) else None
+    if shift is None:
+        raise InvalidArgumentError(f"period_end must be 'inclusive' (ages counted to a period's last day, as "
+                                   f"T in the summaries) or 'exclusive' (to the start of the next day, as "
+                                   f"BTYD and lifetimes count); got {period_end!r}.")
     freq = periods.normalise(freq, what="freq")
     time_unit = periods.normalise(time_unit, what="time_unit")
     model_unit = getattr(purchase_model, "time_unit_", None)
@@ -126,7 +145,7 @@ def tracking(purchase_model, transactions: pd.DataFrame, *, customer_id_col: str
 
     actual = np.bincount(np.searchsorted(ends, repeat_period, side="left"), minlength=len(ends))
     days, cohort_sizes = np.unique(first_period, return_counts=True)
-    age = np.maximum(ends[:, None] - days[None, :], 0) * factor
+    age = np.maximum(ends[:, None] + shift - days[None, :], 0) * factor
     expected_cumulative = purchase_model.expected_purchases_new_customer(age) @ cohort_sizes
 
     calibration = ends <= cal_period
@@ -137,7 +156,7 @@ def tracking(purchase_model, transactions: pd.DataFrame, *, customer_id_col: str
         "expected_cumulative": expected_cumulative,
         "period": np.where(calibration, "calibration", "holdout"),
     }, index=pd.RangeIndex(1, len(ends) + 1, name="week"))
-    table.attrs.update({"time_unit": time_unit, "period_length": period_length,
+    table.attrs.update({"time_unit": time_unit, "period_length": period_length, "period_end": period_end,
                         "n_customers": int(cohort_sizes.sum()),
                         "calibration_periods": int(calibration.sum())})
     return table
