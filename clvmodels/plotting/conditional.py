@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from ._common import axes, check_table
+from ._common import axes, check_table, plain
 
 
 def plot_conditional_expectations(table: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
@@ -42,7 +42,7 @@ def plot_conditional_expectations(table: pd.DataFrame, *, ax: Axes | None = None
     x = np.arange(len(table))
     ax.plot(x, table["actual"].to_numpy(dtype=float), marker="o", label="Actual")
     ax.plot(x, table["expected"].to_numpy(dtype=float), marker="s", linestyle="--", label="Model")
-    ax.set_xticks(x, [str(label) for label in table.index])
+    ax.set_xticks(x, [plain(label) for label in table.index])
     ax.set_xlabel("Repeat purchases in the calibration period")
     ax.set_ylabel("Mean purchases in the holdout period")
     ax.set_title("Conditional expectations: actual vs model")

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from ._common import axes, check_table
+from ._common import axes, check_table, plain
 from .frequency import draw_actual_vs_model_bars
 
 
@@ -103,7 +103,7 @@ def plot_discrete_tracking(table: pd.DataFrame, *, cumulative: bool = False, ax:
     ax.plot(x, table[expected].to_numpy(dtype=float), marker="s", linestyle="--", label="Model")
     ax.axvline(end, color="grey", linestyle=":", label="End of calibration")
     if "calendar_period" in table.columns:
-        ax.set_xticks(x, [str(label) for label in table["calendar_period"]])
+        ax.set_xticks(x, [plain(label) for label in table["calendar_period"]])
         ax.set_xlabel("Opportunity")
     else:
         ax.set_xlabel("Opportunity after the trial")

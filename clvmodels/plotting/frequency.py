@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from ._common import axes, check_table
+from ._common import axes, check_table, plain
 
 
 def _test_label(attrs: dict) -> str | None:
@@ -28,8 +28,8 @@ def draw_actual_vs_model_bars(ax: Axes, table: pd.DataFrame, *, xlabel: str, tit
     width = 0.4
     ax.bar(x - width / 2, table["actual"].to_numpy(dtype=float), width, label="Actual")
     ax.bar(x + width / 2, table["expected"].to_numpy(dtype=float), width, label="Model")
-    ax.set_xticks(x, [str(label) for label in table.index])
-    ax.set_xlabel(xlabel)
+    ax.set_xticks(x, [plain(label) for label in table.index])
+    ax.set_xlabel(plain(xlabel))
     ax.set_ylabel("Customers")
     test = _test_label(table.attrs)
     ax.set_title(title if test is None else f"{title}\n{test}")

@@ -13,6 +13,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from ..data.validation import require_columns
+from ._common import plain
 
 __all__ = ["plot_retention", "plot_cohort_heatmap", "plot_segment_shares", "plot_clv_cac", "plot_nps"]
 
@@ -23,8 +24,8 @@ def _axes(ax: Axes | None) -> Axes:
 
 def _labels(index: pd.Index) -> list[str]:
     if isinstance(index, pd.MultiIndex):
-        return [" / ".join(str(v) for v in key) for key in index]
-    return [str(v) for v in index]
+        return [plain(" / ".join(str(v) for v in key)) for key in index]
+    return [plain(v) for v in index]
 
 
 def _label_axis(ax: Axes, index: pd.Index, *, axis: str = "x") -> None:
@@ -62,13 +63,13 @@ def plot_retention(table: pd.DataFrame, ax: Axes | None = None, *,
     ax = _axes(ax)
     x = np.arange(len(table))
     for column in columns:
-        (line,) = ax.plot(x, table[column].to_numpy(dtype=float), marker="o", label=column.replace("_", " "))
+        (line,) = ax.plot(x, table[column].to_numpy(dtype=float), marker="o", label=plain(column.replace("_", " ")))
         if trend and f"{column}_trend" in table:
             ax.plot(x, table[f"{column}_trend"].to_numpy(dtype=float), linestyle="--", color=line.get_color(),
-                    label=f"{column.replace('_', ' ')} (trend)")
+                    label=plain(f"{column.replace('_', ' ')} (trend)"))
     _label_axis(ax, table.index)
     ax.set_ylabel("rate")
-    ax.set_xlabel(str(table.index.name or "period"))
+    ax.set_xlabel(plain(table.index.name or "period"))
     ax.set_title("Retention and churn")
     ax.legend()
     return ax
@@ -106,10 +107,10 @@ def plot_cohort_heatmap(matrix: pd.DataFrame, ax: Axes | None = None, *, annotat
         for i, j in zip(rows, cols):  # one label per cell of a small matrix
             text = f"{values[i, j]:.0%}" if rate else f"{values[i, j]:g}"
             ax.text(j, i, text, ha="center", va="center", fontsize=7, color="black" if bright[i, j] else "white")
-    ax.set_xticks(np.arange(matrix.shape[1]), [str(c) for c in matrix.columns])
+    ax.set_xticks(np.arange(matrix.shape[1]), [plain(c) for c in matrix.columns])
     _label_axis(ax, matrix.index, axis="y")
-    ax.set_xlabel(str(matrix.columns.name or "periods since acquisition").replace("_", " "))
-    ax.set_ylabel(str(matrix.index.name or "cohort"))
+    ax.set_xlabel(plain(str(matrix.columns.name or "periods since acquisition").replace("_", " ")))
+    ax.set_ylabel(plain(matrix.index.name or "cohort"))
     ax.set_title("Cohort retention")
     return ax
 
@@ -200,6 +201,6 @@ def plot_nps(table: pd.DataFrame, ax: Axes | None = None, *, column: str = "nps"
     if column == "nps":
         ax.set_ylim(-100, 100)
     _label_axis(ax, table.index)
-    ax.set_ylabel(column.upper())
-    ax.set_title(f"{column.upper()} by {table.index.name or 'group'}")
+    ax.set_ylabel(plain(column.upper()))
+    ax.set_title(plain(f"{column.upper()} by {table.index.name or 'group'}"))
     return ax

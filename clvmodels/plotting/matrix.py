@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from ._common import axes
+from ._common import axes, plain
 
 
 def _edges(values: np.ndarray) -> tuple[float, float]:
@@ -28,7 +28,7 @@ def _title(attrs: dict) -> tuple[str, str]:
     details = [f"{attrs['model']}" if attrs.get("model") else None,
                f"T = {attrs['T']:.4g} {unit}" if "T" in attrs else None]
     details = [d for d in details if d]
-    return (f"{title}\n({', '.join(details)})" if details else title), label
+    return plain(f"{title}\n({', '.join(details)})" if details else title), plain(label)
 
 
 def plot_prediction_matrix(table: pd.DataFrame, *, ax: Axes | None = None, cmap: str = "viridis") -> Axes:
@@ -79,7 +79,7 @@ def plot_prediction_matrix(table: pd.DataFrame, *, ax: Axes | None = None, cmap:
     title, label = _title(table.attrs)
     ax.figure.colorbar(image, ax=ax, label=label)
     unit = table.attrs.get("time_unit")
-    ax.set_xlabel(f"Recency ({unit})" if unit else "Recency")
+    ax.set_xlabel(plain(f"Recency ({unit})") if unit else "Recency")
     ax.set_ylabel("Frequency (repeat purchases)")
     ax.set_title(title)
     return ax

@@ -7,7 +7,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.ticker import PercentFormatter
 
-from ._common import axes, check_table
+from ._common import axes, check_table, plain
 
 CURVES = {"survival": ("Share of the cohort still active", "Survival"),
           "retention": ("Retention rate (renewed / active)", "Retention rate")}
@@ -66,7 +66,7 @@ def plot_survival(table: pd.DataFrame, *, curve: str = "survival", ax: Axes | No
     if end < int(table.index[-1]):
         ax.axvline(end, color="grey", linestyle=":", label="End of calibration")
     ax.yaxis.set_major_formatter(PercentFormatter(xmax=1))
-    ax.set_xlabel(f"{str(table.index.name or 'tenure').capitalize()} (renewal decisions since acquisition)")
+    ax.set_xlabel(plain(f"{str(table.index.name or 'tenure').capitalize()} (renewal decisions since acquisition)"))
     ylabel, title = CURVES[curve]
     ax.set_ylabel(ylabel)
     n = table.attrs.get("n_customers")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 from matplotlib.axes import Axes
 
-from ._common import axes, check_table
+from ._common import axes, check_table, plain
 
 
 def _calibration_end(table: pd.DataFrame) -> int:
@@ -21,7 +21,7 @@ def _period_label(attrs: dict) -> str:
     unit, length = attrs.get("time_unit"), attrs.get("period_length", 1)
     if unit == "W" and length == 1:
         return "Week"
-    return f"Period ({length:g} {unit})" if unit else "Period"
+    return plain(f"Period ({length:g} {unit})") if unit else "Period"
 
 
 def plot_tracking(table: pd.DataFrame, *, cumulative: bool = False, ax: Axes | None = None) -> Axes:
