@@ -10,21 +10,20 @@ from __future__ import annotations
 
 import inspect
 import json
-import math
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from scipy import optimize
 from scipy.special import ndtri
 
 from .. import _checks
 from .._version import __version__
 from .._io import write_text_atomic
 from . import _files
+from ._compress import _mostly_distinct, compress  # noqa: F401  (re-exported: compress is public here)
+from ._optimise import _bfgs, _mean_negative, _newton_polish
 from ._files import FILE_FORMAT, FILE_FORMAT_VERSION  # re-exported: the format's name and version
 from ..data.validation import check_summary, invalid_rows_error, require_columns
 from ..exceptions import (BoundaryWarning, ConvergenceError, IdentificationError, IdentificationWarning,
@@ -55,133 +54,6 @@ class Boundary:
         return (self.below is not None and value < self.below) or (
             self.above is not None and value > self.above
         )
-
-
-def compress(columns: dict[str, np.ndarray], weights: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Collapse identical rows into one row carrying the summed weight.
-
-    Returns the unique rows (sorted, so the result is deterministic) and their weights, as
-    ``groupby(columns, sort=True)`` would. Rows that are already unique and sorted (a table
-    compressed by an engine) are returned as they are.
-
-    The leading columns are numbered by their sorted distinct values (a hash table, not a sort of
-    the rows) and combine into one integer key per row. Where the last column has few distinct
-    values too (recency and T on a calendar grid), it joins the key and the weights are summed per
-    key, by ``bincount`` over the key range where that is small. Where it is nearly continuous
-    (mean spend), hashing would gain nothing: the rows are sorted (by the last column, then stably
-    by the key) and runs of equal rows merged. The values are finite (validated summaries).
-    """
-    names = list(columns)
-    values = [np.asarray(columns[c]) for c in names]
-    weights = np.asarray(weights, dtype=float)
-    if _sorted_unique(values):
-        return {c: v.astype(float) for c, v in zip(names, values)}, weights
-    numbered = [pd.factorize(v, sort=True, use_na_sentinel=False) for v in values[:-1]]
-    levels = [np.asarray(distinct, dtype=float) for _, distinct in numbered]
-    prefix_size = math.prod(len(level) for level in levels)
-    last = values[-1]
-    if not _mostly_distinct(last):
-        codes, distinct = pd.factorize(last, sort=True, use_na_sentinel=False)
-        numbered.append((codes, distinct))
-        levels.append(np.asarray(distinct, dtype=float))
-    if math.prod(len(level) for level in levels) >= 2**62:  # the key would overflow: group by pandas
-        frame = pd.DataFrame(dict(zip(names, values))).assign(_w=weights)
-        grouped = frame.groupby(names, sort=True)["_w"].sum()
-        unique = grouped.index.to_frame(index=False)
-        return {c: unique[c].to_numpy(dtype=float) for c in names}, grouped.to_numpy(dtype=float)
-    key = np.zeros(len(weights), dtype=np.int64)
-    for (codes, _), level in zip(numbered, levels):
-        key = key * len(level) + codes
-    del numbered  # the codes: only the key is needed from here on
-    if len(levels) < len(values):  # sort by the last column, then stably by the key
-        order = np.argsort(last)
-        narrow = np.uint16 if prefix_size <= 2**16 else np.int64  # uint16 keys sort by radix
-        order = order[np.argsort(key[order].astype(narrow), kind="stable")]
-        key, last = key[order], np.asarray(last[order], dtype=float)
-        starts = np.flatnonzero(np.r_[True, (key[1:] != key[:-1]) | (last[1:] != last[:-1])])
-        unique_key, summed = key[starts], np.add.reduceat(weights[order], starts)
-        out = {names[-1]: last[starts]}
-    else:
-        size = math.prod(len(level) for level in levels)
-        if size <= 4 * len(key):  # 9 bytes per possible key: at most 36 per row
-            present = np.zeros(size, dtype=bool)
-            present[key] = True
-            unique_key = np.flatnonzero(present)
-            summed = np.bincount(key, weights=weights, minlength=size)[unique_key]
-        else:
-            codes, unique_key = pd.factorize(key)
-            order = np.argsort(unique_key)
-            unique_key = unique_key[order]
-            summed = np.bincount(codes, weights=weights, minlength=len(order))[order]
-        out = {}
-    for name, level in zip(reversed(names[:len(levels)]), reversed(levels)):
-        unique_key, code = np.divmod(unique_key, len(level))
-        out[name] = level[code]
-    return {c: out[c] for c in names}, summed
-
-
-def _mostly_distinct(values: np.ndarray) -> bool:
-    """Whether most values of a large column are distinct, judged on an even sample of about 4,096."""
-    if len(values) < 2**14:
-        return False
-    sample = values[::len(values) // 4096]
-    return len(np.unique(sample)) > len(sample) // 2
-
-
-def _sorted_unique(values: list[np.ndarray]) -> bool:
-    """Whether the rows of these columns are strictly increasing in lexicographic order."""
-    if len(values[0]) < 2:
-        return True
-    greater = np.zeros(len(values[0]) - 1, dtype=bool)
-    equal = np.ones(len(values[0]) - 1, dtype=bool)
-    for v in values:
-        greater |= equal & (v[1:] > v[:-1])
-        equal &= v[1:] == v[:-1]
-    return bool(greater.all())
-
-
-def _mean_negative(total, n: float):
-    """The optimiser's objective: ``theta -> (-loglik / n, its gradient)`` at ``params = exp(theta)``,
-    from ``total(params) -> (sum of weighted loglik, gradient in params)``; ``inf`` where not finite."""
-
-    def objective(theta):
-        params = np.exp(theta)
-        with np.errstate(all="ignore"):
-            ll, grad = total(params)
-        if not np.isfinite(ll) or not np.all(np.isfinite(grad)):
-            return np.inf, np.zeros_like(theta)
-        return -ll / n, -grad * params / n
-
-    return objective
-
-
-def _bfgs(objective, theta, *, gtol, max_iter, hess_inv=None):
-    """SciPy's BFGS on ``objective(theta) -> (value, gradient)``, from ``hess_inv`` where given."""
-    options = {"gtol": gtol, "maxiter": max_iter}
-    if hess_inv is not None:
-        options["hess_inv0"] = hess_inv
-    return optimize.minimize(objective, theta, jac=True, method="BFGS", options=options)
-
-
-def _newton_polish(theta, gradient, hessian) -> np.ndarray:
-    """One Newton step from the optimiser's answer, with the Hessian computed for the covariance.
-
-    BFGS stops once the gradient is below its tolerance, at a point that depends on the path it
-    took (on the start, and on the order in which rounding errors fell). From there one Newton
-    step lands on the optimum to within rounding (the error is squared), so that equal data give
-    equal estimates whichever rows they come as. The step is taken only where the Hessian is
-    positive definite and the step tiny (at most 1e-6 on the log scale): at a boundary solution
-    the optimiser's answer stands.
-    """
-    if not np.all(np.isfinite(hessian)) or not np.all(np.isfinite(gradient)):
-        return theta
-    try:
-        if np.linalg.eigvalsh(hessian).min() <= 0:
-            return theta
-        step = np.linalg.solve(hessian, gradient)
-    except np.linalg.LinAlgError:
-        return theta
-    return theta - step if np.max(np.abs(step)) <= 1e-6 else theta
 
 
 class MLEModel:
