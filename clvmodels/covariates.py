@@ -331,6 +331,11 @@ class CovariateDesign:
             A constant column, two identical design columns, perfectly collinear columns (with the
             intercept the base parameters stand for), or fewer customers than coefficients need.
         """
+        self._fit(frame, weights)
+        return self
+
+    def _fit(self, frame, weights) -> CovariateMatrices:
+        """:meth:`fit`, returning the design of the rows of positive weight."""
         frame = self._frame(frame)
         w = np.ones(len(frame)) if weights is None else np.asarray(weights, dtype=float)
         if w.shape != (len(frame),) or not np.all(np.isfinite(w)) or np.any(w < 0):
@@ -351,13 +356,14 @@ class CovariateDesign:
             else:
                 learnt.append(self._learn_levels(name, kind, series[used]))
         self.columns_ = tuple(learnt)
-        matrices = self.transform(frame)
-        self._check_identified(matrices, used, w)
-        return self
+        matrices = self.transform(frame if used.all() else frame[used])  # levels of the customers that count
+        self._check_identified(matrices, w[used])
+        return matrices
 
     def fit_transform(self, frame: pd.DataFrame, *, weights=None) -> CovariateMatrices:
-        """:meth:`fit`, then :meth:`transform` of the same table."""
-        return self.fit(frame, weights=weights).transform(frame)
+        """:meth:`fit`, then :meth:`transform` of the same table (computed once where every row counts)."""
+        matrices = self._fit(frame, weights)
+        return matrices if matrices.n_rows == len(frame) else self.transform(frame)
 
     def transform(self, frame: pd.DataFrame) -> CovariateMatrices:
         """The design matrices of the customers in ``frame`` with the levels learnt by :meth:`fit`.
@@ -419,9 +425,9 @@ class CovariateDesign:
         levels = (reference,) + tuple(v for v in levels if v != reference)
         return CovariateColumn(name, kind, levels, reference)
 
-    def _check_identified(self, matrices: CovariateMatrices, used: np.ndarray, weights: np.ndarray) -> None:
+    def _check_identified(self, matrices: CovariateMatrices, weights: np.ndarray) -> None:
         """Constant, duplicated and collinear design columns, and too few customers, per role."""
-        n_customers = float(weights[used].sum())
+        n_customers = float(weights.sum())
         for col in self.columns_:
             if col.kind != "numeric" and len(col.levels) < 2:
                 raise IdentificationError(
@@ -429,7 +435,7 @@ class CovariateDesign:
                     "its effect cannot be told from the base parameters. Drop it from the covariates (or fit on "
                     "customers that differ in it).")
         for role in self.roles:
-            X = matrices.matrices[role][used]
+            X = matrices.matrices[role]
             names = matrices.names[role]
             k = X.shape[1]
             if k == 0:
@@ -440,6 +446,8 @@ class CovariateDesign:
                     f"{k} coefficients "
                     f"and the base parameter of the {role} process; at least {k + 2} are needed, and in practice "
                     "dozens per coefficient. Use fewer covariates or levels, or more customers.")
+            # constancy, equality and rank are properties of the distinct rows (few with categoricals)
+            X = X[_row_key([X[:, j] for j in range(k)], X.shape[0])[1]]
             spread = np.ptp(X, axis=0)
             for j in np.flatnonzero(spread == 0):
                 raise IdentificationError(
@@ -689,9 +697,11 @@ def _collinearity(X: np.ndarray) -> list[tuple[int, float]] | None:
     right singular vector of the smallest gives the relation, returned as ``(column, coefficient)``
     in the original units, scaled so that the largest coefficient is 1 in size.
     """
-    centred = X - X.mean(axis=0)
+    centred = X - X.mean(axis=0)  # any centre will do: rank([1, X]) = 1 + rank(X - 1 m')
     norms = np.linalg.norm(centred, axis=0)
-    _, s, vt = np.linalg.svd(centred / norms, full_matrices=False)  # rows > columns: checked before
+    if X.shape[0] <= X.shape[1]:  # fewer distinct rows than columns: rank deficient for sure
+        centred = np.vstack([centred, np.zeros((X.shape[1] + 1 - X.shape[0], X.shape[1]))])
+    _, s, vt = np.linalg.svd(centred / norms, full_matrices=False)
     if s[-1] > _COLLINEAR_TOL * s[0]:
         return None
     v = vt[-1] / norms
@@ -700,6 +710,20 @@ def _collinearity(X: np.ndarray) -> list[tuple[int, float]] | None:
 
 
 # -- fitting on sufficient statistics --------------------------------------------------------------
+
+def _row_key(columns: Sequence[np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per row the number of its distinct combination of ``columns`` (in order of appearance), and
+    the first row of each: hash-numbered column by column, renumbered after each step so that the
+    key stays below ``n`` (no overflow), with no loop over rows."""
+    key = np.zeros(n, dtype=np.int64)
+    for values in columns:
+        codes, uniques = pd.factorize(values)
+        key, _ = pd.factorize(key * len(uniques) + codes)
+    # numbers come in order of appearance: a row is the first of its key where the key exceeds
+    # every key before it
+    first = np.flatnonzero(np.r_[True, key[1:] > np.maximum.accumulate(key)[:-1]]) if n else np.zeros(0, np.intp)
+    return key, first
+
 
 @dataclass(frozen=True)
 class CompressedRows:
@@ -758,14 +782,8 @@ def compress_rows(history: Mapping[str, np.ndarray], design: CovariateMatrices, 
         raise InvalidArgumentError(f"history and design must have the same rows; got lengths "
                                    f"{sorted({len(c) for c in columns})}.")
     w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
-    key = np.zeros(n, dtype=np.int64)
-    for values in columns:
-        codes, uniques = pd.factorize(values, sort=True)
-        key, _ = pd.factorize(key * len(uniques) + codes)
-    n_distinct = int(key.max()) + 1 if n else 0
-    # factorize numbers keys in order of appearance: row i is the first of its key where the key
-    # exceeds every key before it
-    first = np.flatnonzero(np.r_[True, key[1:] > np.maximum.accumulate(key)[:-1]]) if n else np.zeros(0, np.intp)
+    key, first = _row_key(columns, n)
+    n_distinct = len(first)
     order = np.lexsort([c[first] for c in reversed(columns)]) if columns else np.arange(n_distinct)
     rank = np.empty(n_distinct, dtype=np.intp)
     rank[order] = np.arange(n_distinct)

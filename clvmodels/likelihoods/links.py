@@ -90,8 +90,8 @@ LINKS: dict[str, tuple[Link, ...]] = {
 
 
 def individual(base: float, eta, sign: int) -> np.ndarray:
-    """``base * exp(sign * eta)``, computed as ``exp(log(base) + sign * eta)``."""
-    return np.exp(np.log(base) + sign * np.asarray(eta, dtype=float))
+    """``base * exp(sign * eta)`` (exactly ``base`` where ``eta = 0``)."""
+    return base * np.exp(sign * np.asarray(eta, dtype=float))
 
 
 def individual_params(params: Sequence[float], param_names: Sequence[str], links: Sequence[Link],
@@ -198,6 +198,9 @@ def pattern_objective(make_objective: Callable, param_names: Sequence[str], link
     parts = [make_objective(*(np.asarray(a)[g] for a in arrays), weights=np.asarray(counts, dtype=float)[g])
              for g in groups]
     patterns = design.take(first)
+    linked = [index[link.param] for link in links]
+    if not design.coefficient_names:  # the model without covariates: its own objective, unchanged
+        return parts[0]
 
     def total(vector):
         base, coefficients = _split(vector, k, design)
@@ -211,7 +214,8 @@ def pattern_objective(make_objective: Callable, param_names: Sequence[str], link
             ll_p, grad_p = part(values[p])
             ll += ll_p
             elasticity = grad_p * values[p]  # d/d log(theta_p)
-            grad_base += elasticity / base
+            grad_base += grad_p
+            grad_base[linked] += (elasticity[linked] / base[linked]) - grad_p[linked]
             for link in links:
                 d_eta[link.role][p] += link.sign * elasticity[index[link.param]]
         return ll, np.concatenate([grad_base, patterns.coefficient_gradient(d_eta)])
