@@ -77,7 +77,7 @@ def tracking(purchase_model, transactions: pd.DataFrame, *, customer_id_col: str
         - ``actual_cumulative``, ``expected_cumulative``: running totals;
         - ``period``: ``"calibration"`` or ``"holdout"``.
 
-        ``attrs`` holds ``time_unit``, ``period_length``, ``period_end``, ``n_customers`` and
+        ``attrs`` holds ``time_unit``, ``period_length``, ``n_customers`` and
         ``calibration_periods`` (the number of calibration rows).
 
     Notes
@@ -156,7 +156,7 @@ def tracking(purchase_model, transactions: pd.DataFrame, *, customer_id_col: str
         "expected_cumulative": expected_cumulative,
         "period": np.where(calibration, "calibration", "holdout"),
     }, index=pd.RangeIndex(1, len(ends) + 1, name="week"))
-    table.attrs.update({"time_unit": time_unit, "period_length": period_length, "period_end": period_end,
+    table.attrs.update({"time_unit": time_unit, "period_length": period_length,
                         "n_customers": int(cohort_sizes.sum()),
                         "calibration_periods": int(calibration.sum())})
     return table
