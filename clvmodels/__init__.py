@@ -8,6 +8,7 @@ import importlib
 
 from ._version import __version__
 from .clv import customer_lifetime_value
+from .covariates import likelihood_ratio_test
 from . import datasets
 from .data import calibration_holdout_split, rfm_summary
 from .models import MODELS, BetaGeoModel, GammaGammaModel, ModifiedBetaGeoModel, BetaGeoBetaBinomModel, ShiftedBetaGeoModel, ParetoNBDModel, get_model, load_model
@@ -28,6 +29,7 @@ __all__ = [
     "get_model",
     "load_model",
     "customer_lifetime_value",
+    "likelihood_ratio_test",
 ]
 
 

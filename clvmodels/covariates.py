@@ -829,6 +829,12 @@ def _fitted_facts(model, which: str):
     name = type(model).__name__
     if not hasattr(model, "params_") or not hasattr(model, "log_likelihood_"):
         raise NotFittedError(f"likelihood_ratio_test: the {which} model ({name}) is not fitted; call fit(data) first.")
+    penalty = getattr(model, "covariate_penalty", 0.0) or 0.0
+    if penalty > 0 and getattr(model, "has_covariates", True):
+        raise InvalidArgumentError(
+            f"{which} was fitted with covariate_penalty={penalty:g}: a penalised fit does not maximise the "
+            "likelihood, so the likelihood-ratio statistic has no chi-squared reference. Refit both models with "
+            "covariate_penalty=0 to test, or compare penalised fits on holdout data instead.")
     if model.log_likelihood_ is None or not np.isfinite(model.log_likelihood_):
         raise InvalidArgumentError(
             f"{which} has no finite log-likelihood ({name} built from parameters or loaded without fit facts); "

@@ -88,9 +88,13 @@ def check_header(payload: dict, source: str) -> str:
     return payload.get("model")
 
 
-def check_payload(payload: dict, cls, source: str) -> dict[str, Any]:
+def check_payload(payload: dict, cls, source: str, *, coefficients=()) -> dict[str, Any]:
     """The fields of a model file for ``cls``, type-checked: ``params``, ``covariance`` (nested
-    lists, None for NaN), ``settings``, ``time_unit`` and ``fit``."""
+    lists, None for NaN), ``settings``, ``time_unit`` and ``fit``.
+
+    ``coefficients`` are the covariate coefficient names of the file's design: ``params`` then
+    holds them after the base parameters, as finite numbers of any sign.
+    """
     def damaged(problem: str) -> ModelFileError:
         return ModelFileError(f"{source} is a damaged {cls.name!r} model file: {problem}.")
 
@@ -98,14 +102,17 @@ def check_payload(payload: dict, cls, source: str) -> dict[str, Any]:
     if missing:
         raise damaged(f"the fields {missing} are missing")
     params = payload["params"]
-    k = len(cls.param_names)
-    if not isinstance(params, dict) or sorted(params) != sorted(cls.param_names):
+    names = list(cls.param_names) + list(coefficients)
+    k = len(names)
+    if not isinstance(params, dict) or sorted(params) != sorted(names):
         shown = sorted(params) if isinstance(params, dict) else type(params).__name__
-        raise damaged(f"params must map exactly {list(cls.param_names)} to numbers; got {shown}")
+        raise damaged(f"params must map exactly {names} to numbers; got {shown}")
     bad = {name: value for name, value in params.items()
-           if not _is_number(value) or not math.isfinite(value) or value <= 0}
+           if not _is_number(value) or not math.isfinite(value) or (value <= 0 and name in cls.param_names)}
     if bad:
-        raise damaged(f"parameters must be positive finite numbers; got {bad}")
+        raise damaged("parameters must be positive finite numbers"
+                      + (" (covariate coefficients: finite numbers of any sign)" if coefficients else "")
+                      + f"; got {bad}")
     cov = payload["covariance"]
     if not isinstance(cov, list) or len(cov) != k or any(not isinstance(row, list) or len(row) != k for row in cov):
         raise damaged(f"covariance must be a {k} x {k} list of lists of numbers (null for unknown)")
@@ -128,7 +135,8 @@ def check_payload(payload: dict, cls, source: str) -> dict[str, Any]:
              "n_unique": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
              "n_iter": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
              "excluded": lambda v: isinstance(v, dict) and all(isinstance(n, int) for n in v.values()),
-             "identification_problem": lambda v: isinstance(v, str)}
+             "identification_problem": lambda v: isinstance(v, str),
+             "log_likelihood_0": lambda v: _is_number(v) and math.isfinite(v)}
     wrong = [key for key, ok in rules.items() if fit.get(key) is not None and not ok(fit[key])]
     if wrong:
         raise damaged(f"fit has values of the wrong type for {wrong}: {({key: fit[key] for key in wrong})}")

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .. import _checks
+from . import _covariates
 from ..exceptions import InvalidArgumentError
 from .base import MLEModel
 
@@ -28,6 +29,7 @@ class PurchaseModel(MLEModel):
 
     kind = "purchase"
     data_columns = ("frequency", "recency", "T")
+    covariate_roles = ("purchase", "dropout")
     maths: ClassVar[ModuleType]
 
     def __init_subclass__(cls, **kwargs):
@@ -82,9 +84,10 @@ class PurchaseModel(MLEModel):
         return frame, (c["frequency"], c["recency"], c["T"])
 
     def probability_alive(self, data) -> pd.Series:
-        """P(alive) at the end of observation for each customer in ``data``."""
+        """P(alive) at the end of observation for each customer in ``data`` (with covariates, read
+        from its covariate columns)."""
         frame, history = self._history(data)
-        return pd.Series(self.maths.probability_alive(self.params_.to_numpy(), *history),
+        return pd.Series(self._per_customer(frame, self.maths.probability_alive, *history),
                          index=frame.index, name="p_alive")
 
     def churn_probability(self, data) -> pd.Series:
@@ -99,23 +102,46 @@ class PurchaseModel(MLEModel):
         """
         t = _checks.times(t)
         frame, history = self._history(data)
-        return pd.Series(self.maths.expected_purchases(self.params_.to_numpy(), t, *history),
-                         index=frame.index, name="expected_purchases")
+        if t.ndim and self.has_covariates:  # one horizon per customer: split with the customers
+            t = np.broadcast_to(t, (len(frame),))
+            values = self._per_customer(frame, lambda p, t_, *h: self.maths.expected_purchases(p, t_, *h),
+                                        t, *history)
+        else:
+            values = self._per_customer(frame, lambda p, *h: self.maths.expected_purchases(p, t, *h), *history)
+        return pd.Series(values, index=frame.index, name="expected_purchases")
 
     def expected_purchases_grid(self, data, t) -> np.ndarray:
         """Expected purchases for every horizon in ``t`` (1-d) and customer: shape ``(len(t), n)``."""
         horizons = _checks.times(t)
         if horizons.ndim != 1:
             raise InvalidArgumentError(f"t must be a 1-d sequence of horizons; got shape {horizons.shape}.")
-        _, history = self._history(data)
+        frame, history = self._history(data)
         horizons = horizons[:, None]
-        return self.maths.expected_purchases(self.params_.to_numpy(), horizons, *history)
+        return self._per_customer(frame, lambda p, *h: self.maths.expected_purchases(p, horizons, *h), *history)
 
-    def expected_purchases_new_customer(self, t):
+    def expected_purchases_new_customer(self, t, *, covariates=None):
         """Expected purchases in ``(0, t]`` by a newly acquired customer (scalar or array ``t``, finite
-        and 0 or more)."""
+        and 0 or more).
+
+        Parameters
+        ----------
+        t : float or array_like
+            Horizon(s) in the data's time unit.
+        covariates : pandas.DataFrame, optional
+            For a model with covariates (then required): one row per customer profile with the
+            covariate columns (levels seen at fit time). The result is then a Series per profile
+            (scalar ``t``) or a DataFrame with a row per profile and a column per horizon.
+        """
         params = self._require_fitted()
-        return self.maths.expected_purchases_new_customer(params, _checks.times(t))
+        t = _checks.times(t)
+        _covariates.require_no_profiles(self, covariates, "a new customer's expected purchases")
+        if covariates is None:
+            return self.maths.expected_purchases_new_customer(params, t)
+        index, per_profile = _covariates.profile_params(self, covariates)
+        values = np.array([self.maths.expected_purchases_new_customer(p, t) for p in per_profile])
+        if t.ndim == 0:
+            return pd.Series(values, index=index, name="expected_purchases")
+        return pd.DataFrame(values.reshape(len(index), -1), index=index, columns=t.ravel())
 
     def probability_of_purchases(self, t, n):
         """P(X(t) = n): probability that a newly acquired customer makes exactly ``n`` repeat
@@ -124,6 +150,10 @@ class PurchaseModel(MLEModel):
         Available when the ``maths`` module provides ``probability_of_purchases`` (BG/NBD, MBG/NBD, Pareto/NBD).
         """
         params = self._require_fitted()
+        if self.has_covariates:
+            raise NotImplementedError(f"{type(self).__name__} with covariates does not provide P(X(t) = n) "
+                                      "by profile yet; fit the model without covariates for the frequency "
+                                      "diagnostics.")
         pmf = getattr(self.maths, "probability_of_purchases", None)
         if pmf is None:
             raise NotImplementedError(f"{type(self).__name__} does not provide P(X(t) = n) yet; the "

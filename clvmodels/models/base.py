@@ -21,10 +21,11 @@ from scipy.special import ndtri
 from .. import _checks
 from .._version import __version__
 from .._io import write_text_atomic
-from . import _files
+from . import _covariates, _files
 from ._compress import _mostly_distinct, compress  # noqa: F401  (re-exported: compress is public here)
 from ._optimise import _bfgs, _mean_negative, _newton_polish
 from ._files import FILE_FORMAT, FILE_FORMAT_VERSION  # re-exported: the format's name and version
+from ..covariates import CovariateDesign
 from ..data.validation import check_summary, invalid_rows_error, require_columns
 from ..exceptions import (BoundaryWarning, ConvergenceError, IdentificationError, IdentificationWarning,
                           ModelFileError, NotFittedError)
@@ -71,6 +72,28 @@ class MLEModel:
         default is deterministic.
     max_iter : int, default 1000
         Iteration limit of the optimiser, a positive whole number.
+    purchase_covariates, dropout_covariates, spend_covariates : list of str, optional
+        Columns of the summary (one row per customer) whose values shift the purchase, dropout or
+        spend process, each with its own coefficient; only the processes a model has
+        (``covariate_roles``). A column may feed both purchase and dropout (two coefficients).
+        Numeric columns enter as they are (not centred: the base parameters describe a customer
+        whose covariates are all 0); text, categorical and boolean columns become indicators of
+        their levels except the reference (the first sorted level, or a Categorical's first
+        category). A positive coefficient raises the process's rate (the links and their sources
+        are in :mod:`clvmodels.likelihoods.links`). The coefficients appear in ``params_`` after the
+        base parameters as ``"purchase:<column>"`` or ``"purchase:<column>[<level>]"``.
+    equal_covariates : list of str, optional
+        Columns with one coefficient shared by purchase and dropout, ``"shared:<column>"`` (models
+        with two processes).
+    covariate_kinds : dict, optional
+        ``{"column": "numeric" | "categorical" | "boolean"}``, overriding the kind read from the dtype.
+    covariate_reference : dict, optional
+        ``{"column": level}``: the reference level of a categorical column.
+    covariate_penalty : float, default 0
+        L2 penalty ``lam``: ``lam * sum(g ** 2)`` over the coefficients only is subtracted from the
+        **total** log-likelihood (not the per-customer mean), i.e. Normal(0, 1/sqrt(2 lam)) priors;
+        ``log_likelihood_`` is reported without it. Penalised fits are refused by
+        :func:`clvmodels.likelihood_ratio_test`.
     on_unidentified : {"raise", "warn"}, default "raise"
         What ``fit`` does when the data cannot identify the parameters: before optimising, when
         the data lack what the model learns from (no customer repeats, every customer observed for
@@ -98,9 +121,19 @@ class MLEModel:
     #: Columns whose negative values ``fit`` passes on to the model's own rules (``_fit_rows``)
     #: instead of rejecting them up front.
     fit_signed_columns: ClassVar[tuple[str, ...]] = ()
+    #: The processes whose covariates the model takes (``"purchase"``, ``"dropout"``, ``"spend"``),
+    #: each linked to one parameter in :data:`clvmodels.likelihoods.links.LINKS`; empty: none yet.
+    covariate_roles: ClassVar[tuple[str, ...]] = ()
+    #: Whether ``_loglik`` and ``_loglik_grad`` broadcast over per-row parameter arrays (so that
+    #: continuous covariates can be fitted row by row).
+    _row_broadcast: ClassVar[bool] = True
 
     def __init__(self, *, ci_level: float = 0.95, start: dict[str, float] | None = None,
-                 max_iter: int = 1000, on_unidentified: str = "raise") -> None:
+                 max_iter: int = 1000, on_unidentified: str = "raise",
+                 purchase_covariates: list[str] | None = None, dropout_covariates: list[str] | None = None,
+                 spend_covariates: list[str] | None = None, equal_covariates: list[str] | None = None,
+                 covariate_kinds: dict[str, str] | None = None, covariate_reference: dict | None = None,
+                 covariate_penalty: float = 0.0) -> None:
         # Stored as given (scikit-learn's contract), after checking them: settings are validated
         # where the model is built, so the API and the batch config refuse the same values.
         _checks.level(ci_level, name="ci_level")
@@ -111,6 +144,14 @@ class MLEModel:
         self.start = start
         self.max_iter = max_iter
         self.on_unidentified = on_unidentified
+        self.purchase_covariates = purchase_covariates
+        self.dropout_covariates = dropout_covariates
+        self.spend_covariates = spend_covariates
+        self.equal_covariates = equal_covariates
+        self.covariate_kinds = covariate_kinds
+        self.covariate_reference = covariate_reference
+        self.covariate_penalty = covariate_penalty
+        _covariates.design_from_settings(self)  # checks the covariate settings
 
     # -- hooks ----------------------------------------------------------------------------------
     @staticmethod
@@ -256,6 +297,15 @@ class MLEModel:
             columns = {c: v[used] for c, v in columns.items()}
             w = w[used]
         self._check_fit(frame, columns, w)
+        self.covariate_design_ = None
+        if not _covariates.design_from_settings(self).is_empty:
+            problems: list[str] = []
+            _covariates.fit(self, frame if used.all() else frame[used], columns, w, problems)
+            reached = self._warn_boundaries()
+            if not np.all(np.isfinite(self.covariance_.to_numpy())):
+                self._singular_hessian(reached, problems)
+            self.identification_problem_ = " ".join(problems) or None
+            return self
         unique, counts = compress(columns, w)
         keep = counts > 0
         unique, counts = {c: v[keep] for c, v in unique.items()}, counts[keep]
@@ -266,15 +316,7 @@ class MLEModel:
         arrays = tuple(unique[c] for c in self.data_columns if c in unique)
 
         n = counts.sum()
-        theta = np.log(self._start_vector(unique, counts))
-        total = self._objective(arrays, counts)
-        hess_inv, warm_iter = None, 0
-        if len(counts) > _WARM_START_ROWS:
-            theta, hess_inv, warm_iter = self._warm_start(arrays, counts, theta)
-        result = _bfgs(_mean_negative(total, n), theta, gtol=_GTOL, max_iter=self.max_iter, hess_inv=hess_inv)
-        if not np.isfinite(result.fun) or np.max(np.abs(result.jac)) > _GRAD_TOL:
-            raise ConvergenceError(self._convergence_message(result, result.jac))
-
+        result, total, warm_iter, _ = self._optimise(arrays, counts, unique)
         hessian = self._hessian(result.x, total)
         theta = _newton_polish(result.x, result.jac * n, hessian)
         params = np.exp(theta)
@@ -288,6 +330,22 @@ class MLEModel:
             self._singular_hessian(reached, problems)
         self.identification_problem_ = " ".join(problems) or None
         return self
+
+    def _optimise(self, arrays, counts, unique=None):
+        """BFGS on the compressed rows from the start (or a warm start on a sample): the optimiser's
+        result, the objective, the iterations spent on the sample, and the start used."""
+        if unique is None:
+            unique = dict(zip(self.data_columns, arrays))
+        n = counts.sum()
+        theta = np.log(self._start_vector(unique, counts))
+        total = self._objective(arrays, counts)
+        hess_inv, warm_iter = None, 0
+        if len(counts) > _WARM_START_ROWS:
+            theta, hess_inv, warm_iter = self._warm_start(arrays, counts, theta)
+        result = _bfgs(_mean_negative(total, n), theta, gtol=_GTOL, max_iter=self.max_iter, hess_inv=hess_inv)
+        if not np.isfinite(result.fun) or np.max(np.abs(result.jac)) > _GRAD_TOL:
+            raise ConvergenceError(self._convergence_message(result, result.jac))
+        return result, total, warm_iter, theta
 
     def _singular_hessian(self, boundaries_reached: bool, problems: list[str]) -> None:
         """The Hessian at the optimum is not positive definite: NaN standard errors.
@@ -404,10 +462,13 @@ class MLEModel:
         return reached
 
     def _set_fitted(self, params, covariance, *, log_likelihood, n_customers, n_unique, n_iter, time_unit):
-        k = len(self.param_names)
-        self.params_ = pd.Series(np.asarray(params, dtype=float), index=list(self.param_names), name="estimate")
-        self.covariance_ = pd.DataFrame(np.asarray(covariance, dtype=float),
-                                        index=list(self.param_names), columns=list(self.param_names))
+        names = list(self.param_names)
+        design = getattr(self, "covariate_design_", None)
+        if design is not None:
+            names += list(design.coefficient_names)
+        k = len(names)  # AIC and BIC count the coefficients too
+        self.params_ = pd.Series(np.asarray(params, dtype=float), index=names, name="estimate")
+        self.covariance_ = pd.DataFrame(np.asarray(covariance, dtype=float), index=names, columns=names)
         self.log_likelihood_ = log_likelihood
         self.n_customers_ = n_customers
         self.n_unique_ = n_unique
@@ -459,9 +520,9 @@ class MLEModel:
     def _setting_names(cls) -> tuple[str, ...]:
         """Names of the constructor settings: keyword-only arguments of ``__init__`` and the base's."""
         names = [p.name for p in inspect.signature(cls.__init__).parameters.values()
-                 if p.kind is p.KEYWORD_ONLY]
+                 if p.kind is p.KEYWORD_ONLY and p.name not in _covariates.COVARIATE_SETTINGS]
         names += [n for n in ("ci_level", "start", "max_iter", "on_unidentified") if n not in names]
-        return tuple(names)
+        return tuple(names) + _covariates.setting_names(cls)
 
     def get_settings(self) -> dict[str, Any]:
         """The constructor settings (keyword arguments of ``__init__``)."""
@@ -475,25 +536,49 @@ class MLEModel:
         if not self.is_fitted:
             raise NotFittedError(f"This {type(self).__name__} is not fitted yet: call fit(summary) "
                                  f"or {type(self).__name__}.from_params(...) before predicting.")
-        return self.params_.to_numpy()
+        return self.params_.to_numpy()[:len(self.param_names)]  # the base parameters
+
+    @property
+    def has_covariates(self) -> bool:
+        """Whether the fitted model has covariate coefficients (after ``fit`` or ``load``)."""
+        return getattr(self, "covariate_design_", None) is not None
+
+    def _per_customer(self, frame: pd.DataFrame, func, *arrays):
+        """``func(params, *arrays)`` with each customer's parameters: the base parameters for a
+        model without covariates; otherwise one call per covariate pattern of ``frame``'s customers
+        (read from its covariate columns; an unseen level is an InvalidValueError)."""
+        params = self._require_fitted()
+        if not self.has_covariates:
+            return func(params, *arrays)
+        return _covariates.by_pattern(self, _covariates.transform(self, frame), func, arrays, len(frame))
 
     def summary(self) -> pd.DataFrame:
         """Estimates, standard errors and confidence intervals at ``ci_level``.
 
-        Intervals are computed on the log scale and exponentiated, so they stay positive. The
-        table's ``attrs`` carry the fit statistics (log-likelihood, AIC, BIC, customers).
+        Intervals of the base parameters are computed on the log scale and exponentiated, so they
+        stay positive. A model with covariates has a row per coefficient too, with the Wald interval
+        ``g +- z se``, and the columns ``z``, ``p_value`` (two-sided) and ``exp_estimate``,
+        ``exp_lower``, ``exp_upper`` (the multiplicative effect on the process's rate, or on the odds
+        of its probability, with its interval), NaN in the base rows. The table's ``attrs`` carry
+        the fit statistics (log-likelihood, AIC, BIC, customers; with covariates also
+        ``log_likelihood_0``, the fit without them).
         """
-        params = self._require_fitted()
+        self._require_fitted()
+        params = self.params_.to_numpy()
         se = np.sqrt(np.diag(self.covariance_.to_numpy()))
         z = ndtri(0.5 + self.ci_level / 2)
-        se_log = se / params
+        with np.errstate(divide="ignore", invalid="ignore"):
+            se_log = se / params
         label = f"{100 * self.ci_level:g}%"
         table = pd.DataFrame({
             "estimate": params,
             "std_error": se,
             f"lower {label}": params * np.exp(-z * se_log),
             f"upper {label}": params * np.exp(z * se_log),
-        }, index=pd.Index(self.param_names, name="parameter"))
+        }, index=pd.Index(self.params_.index, name="parameter"))
+        if self.has_covariates:
+            table = _covariates.summary_rows(table, self, label)
+            table.attrs["log_likelihood_0"] = getattr(self, "log_likelihood_0_", None)
         table.attrs.update({"log_likelihood": self.log_likelihood_, "aic": self.aic_, "bic": self.bic_,
                             "n_customers": self.n_customers_, "ci_level": self.ci_level})
         return table
@@ -519,13 +604,15 @@ class MLEModel:
             "library_version": __version__,
             "time_unit": self.time_unit_,
             "settings": self.get_settings(),
+            **({"covariates": self.covariate_design_.to_dict()} if self.has_covariates else {}),
             "params": {k: float(v) for k, v in self.params_.items()},
             "covariance": [[None if np.isnan(v) else float(v) for v in row]
                            for row in self.covariance_.to_numpy()],
             "fit": {"log_likelihood": self.log_likelihood_, "n_customers": self.n_customers_,
                     "n_unique": self.n_unique_, "n_iter": self.n_iter_,
                     "excluded": getattr(self, "n_excluded_", None),
-                    "identification_problem": self.identification_problem_},
+                    "identification_problem": self.identification_problem_,
+                    **({"log_likelihood_0": getattr(self, "log_likelihood_0_", None)} if self.has_covariates else {})},
         }
 
     def save(self, path) -> None:
@@ -551,15 +638,26 @@ class MLEModel:
         if name != cls.name:
             raise ModelFileError(f"{source} holds a {name!r} model, not {cls.name!r}; "
                                  "load it with clvmodels.load_model(path) or the matching class.")
-        fields = _files.check_payload(payload, cls, source)
+        design = None
+        if "covariates" in payload:
+            design = CovariateDesign.from_dict(payload["covariates"], source=source)
+            if not design.is_fitted:
+                raise ModelFileError(f"{source} is a damaged {cls.name!r} model file: its covariate design has "
+                                     "no learnt columns (levels, references).")
+        fields = _files.check_payload(payload, cls, source,
+                                      coefficients=() if design is None else design.coefficient_names)
         cov = np.array([[np.nan if v is None else v for v in row] for row in fields["covariance"]], dtype=float)
         try:
-            model = cls.from_params(fields["params"], covariance=cov, time_unit=fields["time_unit"],
-                                    **fields["settings"])
+            if design is None:
+                model = cls.from_params(fields["params"], covariance=cov, time_unit=fields["time_unit"],
+                                        **fields["settings"])
+            else:
+                model = cls._from_covariate_fields(fields, design, cov)
         except (TypeError, ValueError) as err:
             raise ModelFileError(f"{source} is a damaged {cls.name!r} model file: {err}") from None
         with np.errstate(all="ignore"):
-            probe = model._probe_values(model.params_.to_numpy())
+            probe = (np.concatenate([model._probe_values(p) for p in _covariates.probe_params(model)])
+                     if model.has_covariates else model._probe_values(model.params_.to_numpy()))
         if not np.all(np.isfinite(probe)):
             raise ModelFileError(
                 f"{source} holds parameters {fields['params']} at which the {cls.name!r} model's predictions "
@@ -575,6 +673,24 @@ class MLEModel:
             if fit.get("excluded") is not None:
                 model.n_excluded_ = fit["excluded"]
             model.identification_problem_ = fit.get("identification_problem")
+            if fit.get("log_likelihood_0") is not None:
+                model.log_likelihood_0_ = float(fit["log_likelihood_0"])
+        return model
+
+    @classmethod
+    def _from_covariate_fields(cls, fields, design, covariance):
+        """The model of a file with covariates: its settings must describe its design."""
+        model = cls(**fields["settings"])
+        expected = _covariates.design_from_settings(model).to_dict()
+        stored = design.to_dict()
+        if {key: stored[key] for key in ("roles", "equal", "kinds", "reference")} != \
+                {key: expected[key] for key in ("roles", "equal", "kinds", "reference")}:
+            raise ValueError("its covariate design does not match its settings (columns per process, equal "
+                             "covariates, kinds, references)")
+        model.covariate_design_ = design
+        model._set_fitted([float(fields["params"][n]) for n in list(cls.param_names) + list(design.coefficient_names)],
+                          covariance, log_likelihood=None, n_customers=None, n_unique=None, n_iter=None,
+                          time_unit=fields["time_unit"])
         return model
 
     #: Typical customers on whom a loaded model's predictions must be finite (``_probe_values``),

@@ -47,6 +47,7 @@ class GammaGammaModel(MLEModel):
     kind = "spend"
     param_names = gamma_gamma.PARAM_NAMES
     data_columns = ("frequency", "monetary_value")
+    covariate_roles = ("spend",)
     fit_signed_columns = ("monetary_value",)  # negative means (net returns) meet on_nonpositive
     boundaries = (
         Boundary("q", below=1.0, meaning="q <= 1 means the population mean spend p*gamma/(q-1) is "
@@ -129,7 +130,7 @@ class GammaGammaModel(MLEModel):
     def expected_spend(self, data) -> pd.Series:
         """Expected mean transaction value per customer (population mean for ``frequency == 0``)."""
         frame, c = self._prediction_frame(data)
-        values = gamma_gamma.expected_spend(self.params_.to_numpy(), c["frequency"], c["monetary_value"])
+        values = self._per_customer(frame, gamma_gamma.expected_spend, c["frequency"], c["monetary_value"])
         return pd.Series(values, index=frame.index, name="expected_spend")
 
     @classmethod

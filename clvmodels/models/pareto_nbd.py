@@ -29,6 +29,7 @@ class ParetoNBDModel(PurchaseModel):
 
     name = "pareto_nbd"
     maths = pareto_nbd
+    _row_broadcast = False  # its tails assume one (alpha, beta): covariates are fitted per pattern
     boundaries = (
         Boundary("s", below=1e-4, meaning="s -> 0 means almost nobody drops out; the data show no "
                  "sign of churn, and a plain NBD model describes them as well."),
@@ -62,5 +63,6 @@ class ParetoNBDModel(PurchaseModel):
                               rule="a positive, finite continuous rate per time unit (for an annual rate d "
                               "and weekly data, log(1 + d) / 52)")
         frame, history = self._history(data)
-        values = self.maths.discounted_expected_residual_transactions(self.params_.to_numpy(), rate, *history)
+        values = self._per_customer(
+            frame, lambda p, *h: self.maths.discounted_expected_residual_transactions(p, rate, *h), *history)
         return pd.Series(values, index=frame.index, name="dert")
