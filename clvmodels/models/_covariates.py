@@ -41,7 +41,7 @@ from scipy.special import ndtr, ndtri
 
 from .. import _checks
 from ..covariates import SHARED, CovariateDesign, CovariateMatrices, compress_rows
-from ..exceptions import ConvergenceError, InvalidArgumentError
+from ..exceptions import ConvergenceError, InvalidArgumentError, InvalidValueError
 from ..likelihoods import links as _links
 from ._compress import compress
 from ._optimise import _bfgs, _newton_polish
@@ -70,7 +70,7 @@ def setting_names(cls) -> tuple[str, ...]:
     return (*names, "covariate_kinds", "covariate_reference", "covariate_penalty")
 
 
-def _renamed(err: InvalidArgumentError) -> InvalidArgumentError:
+def _renamed(err: Exception) -> Exception:
     """The design's message with the model's setting names (``kinds`` -> ``covariate_kinds``)."""
     text = str(err)
     for short in ("kinds", "reference"):
@@ -117,7 +117,7 @@ def design_from_settings(model) -> CovariateDesign:
 def fit_design(design: CovariateDesign, frame: pd.DataFrame, weights) -> CovariateMatrices:
     try:
         return design.fit_transform(frame, weights=weights)
-    except InvalidArgumentError as err:
+    except (InvalidArgumentError, InvalidValueError) as err:
         raise _renamed(err) from None
 
 
