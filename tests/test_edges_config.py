@@ -36,11 +36,11 @@ def refused(tmp_path, text: str, schema=None) -> str:
 
 
 @pytest.mark.parametrize(("options", "location", "words"), [
-    ("{max_iter: -1}", "models[1].options.max_iter", "positive whole number"),
-    ("{max_iter: 2.5}", "models[1].options.max_iter", "positive whole number"),
+    ("{max_iter: -1}", "models[1].options.max_iter", "whole number of at least 1"),
+    ("{max_iter: 2.5}", "models[1].options.max_iter", "whole number of at least 1"),
     ("{ci_level: 95}", "models[1].options.ci_level", "between 0 and 1"),
     ("{start: {p: -1}}", "models[1].options.start", "positive finite"),
-    ("{start: {r: 1}}", "models[1].options.start", "not parameters of 'gamma_gamma'"),
+    ("{start: {r: 1}}", "models[1].options.start", "not parameters of this model (its parameters: p, q, gamma)"),
     ("{on_nonpositive: 5}", "models[1].options.on_nonpositive", "'raise' or 'exclude'"),
     ("{on_nonpositiv: exclude}", "models[1].options.on_nonpositiv", "did you mean 'on_nonpositive'?"),
 ])
@@ -72,7 +72,7 @@ def test_construct_models_is_the_job_path(tmp_path):
     assert list(models) == ["bgnbd", "gamma_gamma"]
     assert isinstance(models["gamma_gamma"], GammaGammaModel) and models["gamma_gamma"].max_iter == 50
     config.models[1].options["max_iter"] = -5  # as if the config had not been validated
-    with pytest.raises(ConfigError, match=r"models\[1\]\.options\.max_iter: must be a positive"):
+    with pytest.raises(ConfigError, match=r"models\[1\]\.options\.max_iter: must be a whole number of at least 1"):
         construct_models(config)
     assert option_problems("bgnbd", {"start": {"r": 1, "alpha": 1, "a": 1, "b": 1}}) == []
 

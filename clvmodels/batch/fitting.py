@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import difflib
 import inspect
-import math
 from collections.abc import Callable
 
 import pandas as pd
@@ -41,37 +40,11 @@ def model_options(cls) -> list[str]:
     return names
 
 
-def _setting_problem(cls, key: str, value) -> str | None:
-    """What is wrong with one of the base settings (``ci_level``, ``max_iter``, ``start``), or None.
-
-    The models check their own settings when they are built; this restates the rules of the three
-    settings every model shares, so that a config is refused whatever the model's version checks.
-    """
-    if key == "ci_level":
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
-            return f"must be a number between 0 and 1 (exclusive), e.g. 0.95; got {value!r}"
-    elif key == "max_iter":
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            return f"must be a positive whole number of optimiser iterations, e.g. 1000; got {value!r}"
-    elif key == "start" and value is not None:
-        names = list(getattr(cls, "param_names", ()))
-        if not isinstance(value, dict):
-            return f"must map parameter names ({', '.join(names)}) to positive numbers; got {value!r}"
-        unknown = [k for k in value if k not in names]
-        if unknown:
-            return f"names {unknown}, which are not parameters of {cls.name!r} (its parameters: {', '.join(names)})"
-        bad = {k: v for k, v in value.items() if isinstance(v, bool) or not isinstance(v, (int, float))
-               or not math.isfinite(v) or v <= 0}
-        if bad:
-            return f"starting values must be positive finite numbers; got {bad}"
-    return None
-
-
 def option_problems(name: str, options: dict) -> list[tuple[str | None, str]]:
     """Every problem of a model's constructor options, as ``(option or None, message)`` pairs.
 
     Unknown options are named with the closest known one; each known option is checked by
-    building the model with it alone (the model's own checks, plus :func:`_setting_problem`),
+    building the model with it alone (the constructor checks its settings),
     then all together. An empty list: the model builds.
     """
     cls = MODELS[name]
@@ -83,14 +56,10 @@ def option_problems(name: str, options: dict) -> list[tuple[str | None, str]]:
             hint = f"; did you mean {close[0]!r}?" if close else ""
             problems.append((key, f"unknown option for {name!r} (its options: {', '.join(known)}){hint}"))
             continue
-        problem = _setting_problem(cls, key, options[key])
-        if problem is None:
-            try:
-                cls(**{key: options[key]})
-            except (TypeError, ValueError) as err:
-                problem = str(err).rstrip(".").removeprefix(f"{key} ")
-        if problem is not None:
-            problems.append((key, problem))
+        try:
+            cls(**{key: options[key]})
+        except (TypeError, ValueError) as err:
+            problems.append((key, str(err).rstrip(".").removeprefix(f"{key} ")))
     if not problems:
         try:
             cls(**options)
