@@ -334,8 +334,9 @@ class CovariateDesign:
         self._fit(frame, weights)
         return self
 
-    def _fit(self, frame, weights) -> CovariateMatrices:
-        """:meth:`fit`, returning the design of the rows of positive weight."""
+    def _fit(self, frame, weights, *, patterns: bool = False) -> CovariateMatrices:
+        """:meth:`fit`, returning the design of the rows of positive weight (``patterns``: the rows
+        are distinct patterns, so their number is not a count of customers)."""
         frame = self._frame(frame)
         w = np.ones(len(frame)) if weights is None else np.asarray(weights, dtype=float)
         if w.shape != (len(frame),) or not np.all(np.isfinite(w)) or np.any(w < 0):
@@ -357,13 +358,59 @@ class CovariateDesign:
                 learnt.append(self._learn_levels(name, kind, series[used]))
         self.columns_ = tuple(learnt)
         matrices = self.transform(frame if used.all() else frame[used])  # levels of the customers that count
-        self._check_identified(matrices, w[used])
+        self._check_identified(matrices, w[used], patterns=patterns)
         return matrices
 
     def fit_transform(self, frame: pd.DataFrame, *, weights=None) -> CovariateMatrices:
         """:meth:`fit`, then :meth:`transform` of the same table (computed once where every row counts)."""
         matrices = self._fit(frame, weights)
         return matrices if matrices.n_rows == len(frame) else self.transform(frame)
+
+    def fit_patterns(self, frame: pd.DataFrame, *, weights=None) -> tuple[np.ndarray, CovariateMatrices, np.ndarray]:
+        """:meth:`fit`, computed once per distinct combination of the covariate values.
+
+        Customers with the same values of every covariate column (a *pattern*) have the same
+        design row, so the levels, the checks and the design are computed on one row per pattern
+        with the customers it stands for as weight: with categorical covariates a few dozen rows
+        instead of millions. Any error is the one :meth:`fit` gives on every row (counted on every
+        customer).
+
+        Returns
+        -------
+        tuple
+            Per row of ``frame`` its pattern number; the design of the patterns (one row each, in
+            order of first appearance); the customers (summed weights) per pattern.
+        """
+        frame = self._frame(frame)
+        w = np.ones(len(frame)) if weights is None else np.asarray(weights, dtype=float)
+        if w.shape != (len(frame),) or not np.all(np.isfinite(w)) or np.any(w < 0):
+            raise InvalidArgumentError(f"weights must be {len(frame)} finite non-negative numbers, one per row "
+                                       f"(got shape {w.shape}): the customers each row stands for.")
+        _check_missing(frame, self.columns)
+        code, first = _row_key([frame[c] for c in self.columns], len(frame))
+        customers = np.bincount(code, weights=w, minlength=len(first))
+        distinct = frame.iloc[first]
+        try:
+            matrices = self._fit(distinct, customers, patterns=True)
+            if matrices.n_rows != len(distinct):  # patterns of no customers (weight 0) too
+                matrices = self.transform(distinct)
+        except (InvalidArgumentError, InvalidValueError, IdentificationError):
+            self.fit_transform(frame, weights=w)  # the same error, with every customer's row counted
+            raise
+        return code, matrices, customers
+
+    def transform_patterns(self, frame: pd.DataFrame) -> tuple[np.ndarray, CovariateMatrices]:
+        """:meth:`transform` computed once per pattern: per row its pattern number, and the design
+        of the patterns (errors as :meth:`transform` gives them on every row)."""
+        self._require_fitted()
+        frame = self._frame(frame, empty_ok=True)
+        _check_missing(frame, self.columns)
+        code, first = _row_key([frame[c] for c in self.columns], len(frame))
+        try:
+            return code, self.transform(frame.iloc[first])
+        except (InvalidArgumentError, InvalidValueError):
+            self.transform(frame)
+            raise
 
     def transform(self, frame: pd.DataFrame) -> CovariateMatrices:
         """The design matrices of the customers in ``frame`` with the levels learnt by :meth:`fit`.
@@ -425,7 +472,7 @@ class CovariateDesign:
         levels = (reference,) + tuple(v for v in levels if v != reference)
         return CovariateColumn(name, kind, levels, reference)
 
-    def _check_identified(self, matrices: CovariateMatrices, weights: np.ndarray) -> None:
+    def _check_identified(self, matrices: CovariateMatrices, weights: np.ndarray, *, patterns: bool = False) -> None:
         """Constant, duplicated and collinear design columns, and too few customers, per role."""
         n_customers = float(weights.sum())
         for col in self.columns_:
@@ -440,7 +487,7 @@ class CovariateDesign:
             k = X.shape[1]
             if k == 0:
                 continue
-            if n_customers < k + 2 or X.shape[0] < k + 2:
+            if n_customers < k + 2 or (X.shape[0] < k + 2 and not patterns):
                 raise IdentificationError(
                     f"too few customers for the {_setting(role)}: {n_customers:g} customers ({X.shape[0]} rows) for "
                     f"{k} coefficients "
@@ -715,10 +762,16 @@ def _row_key(columns: Sequence[np.ndarray], n: int) -> tuple[np.ndarray, np.ndar
     """Per row the number of its distinct combination of ``columns`` (in order of appearance), and
     the first row of each: hash-numbered column by column, renumbered after each step so that the
     key stays below ``n`` (no overflow), with no loop over rows."""
-    key = np.zeros(n, dtype=np.int64)
+    key, size = np.zeros(n, dtype=np.int64), 1
     for values in columns:
         codes, uniques = pd.factorize(values)
-        key, _ = pd.factorize(key * len(uniques) + codes)
+        if size * max(len(uniques), 1) >= 2**62:  # renumber only where the key would overflow
+            key, distinct = pd.factorize(key)
+            size = len(distinct)
+        key = key * len(uniques) + codes
+        size *= max(len(uniques), 1)
+    if columns:
+        key, _ = pd.factorize(key)
     # numbers come in order of appearance: a row is the first of its key where the key exceeds
     # every key before it
     first = np.flatnonzero(np.r_[True, key[1:] > np.maximum.accumulate(key)[:-1]]) if n else np.zeros(0, np.intp)

@@ -56,7 +56,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["Link", "LINKS", "individual", "individual_params", "chain_rule", "pattern_objective",
-           "row_objective"]
+           "pattern_hessian", "row_objective"]
 
 
 @dataclass(frozen=True)
@@ -153,7 +153,7 @@ def _patterns(design):
 
 
 def pattern_objective(make_objective: Callable, param_names: Sequence[str], links: Sequence[Link],
-                      arrays: Sequence[np.ndarray], design, counts) -> Callable:
+                      arrays: Sequence[np.ndarray], design, counts, *, codes=None) -> Callable:
     """``sum(w * loglik)`` and its gradient for customers with covariates, one fused objective per
     covariate pattern.
 
@@ -179,6 +179,10 @@ def pattern_objective(make_objective: Callable, param_names: Sequence[str], link
         The rows' design.
     counts : numpy.ndarray
         Customers per row.
+    codes : numpy.ndarray, optional
+        The pattern of each row, when known: ``design`` then holds one row per pattern and
+        ``codes`` index it (as :meth:`~clvmodels.covariates.CovariateDesign.fit_patterns` gives
+        them), which saves grouping the rows by their design columns.
 
     Returns
     -------
@@ -189,15 +193,28 @@ def pattern_objective(make_objective: Callable, param_names: Sequence[str], link
     k = len(param_names)
     links = [link for link in links if link.role in design.matrices]
     index = {link.param: list(param_names).index(link.param) for link in links}
-    code, first = _patterns(design)
-    if len(first) > 1:  # rows of each pattern, in their order: one stable sort, no loop over rows
-        order = np.argsort(code, kind="stable")
-        groups = np.split(order, np.cumsum(np.bincount(code, minlength=len(first)))[:-1])
+    codes = None if codes is None else np.asarray(codes, dtype=np.intp)
+    if codes is not None and len(codes) and np.all(codes[1:] >= codes[:-1]):
+        # rows sorted by pattern (compressed with the pattern first): each pattern is a slice
+        starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+        bounds = np.r_[starts, len(codes)]
+        first = codes[starts]
+        patterns = design.take(first)
+        groups = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
     else:
-        groups = [slice(None)]
+        if codes is None:
+            code, first = _patterns(design)
+            patterns = design.take(first)
+        else:  # patterns without rows are left out
+            first, code = np.unique(codes, return_inverse=True)
+            patterns = design.take(first)
+        if len(first) > 1:  # rows of each pattern, in their order: one stable sort, no loop over rows
+            order = np.argsort(code, kind="stable")
+            groups = np.split(order, np.cumsum(np.bincount(code, minlength=len(first)))[:-1])
+        else:
+            groups = [slice(None)]
     parts = [make_objective(*(np.asarray(a)[g] for a in arrays), weights=np.asarray(counts, dtype=float)[g])
              for g in groups]
-    patterns = design.take(first)
     linked = [index[link.param] for link in links]
     if not design.coefficient_names:  # the model without covariates: its own objective, unchanged
         return parts[0]
@@ -220,7 +237,39 @@ def pattern_objective(make_objective: Callable, param_names: Sequence[str], link
                 d_eta[link.role][p] += link.sign * elasticity[index[link.param]]
         return ll, np.concatenate([grad_base, patterns.coefficient_gradient(d_eta)])
 
+    total.parts, total.patterns, total.links = parts, patterns, links  # for pattern_hessian
     return total
+
+
+def pattern_hessian(total, param_names: Sequence[str], vector, hessian: Callable) -> np.ndarray:
+    """Hessian of ``-total`` (a :func:`pattern_objective`) in ``(log base parameters, coefficients)``.
+
+    Pattern ``p``'s log-parameters are linear in these: ``log theta_p = log theta + s x_p . g`` for
+    a linked parameter, ``log theta`` otherwise, i.e. ``log theta_p = B_p v``. So the Hessian is
+    ``sum_p B_p' H_p B_p`` with ``H_p`` the Hessian of pattern ``p``'s own objective in its
+    log-parameters, computed by ``hessian(log theta_p, part_p)`` (``MLEModel._hessian``: central
+    differences of the analytic gradient). That costs ``2 k`` evaluations of each pattern's rows,
+    as many as ``2 k`` evaluations of the whole objective, instead of ``2 (k + m)``.
+    """
+    k = len(param_names)
+    vector = np.asarray(vector, dtype=float)
+    base, coefficients = vector[:k], vector[k:]
+    patterns, links = total.patterns, total.links
+    n_patterns, m = patterns.n_rows, len(coefficients)
+    B = np.zeros((n_patterns, k, k + m))
+    B[:, np.arange(k), np.arange(k)] = 1.0
+    eta = patterns.linear_predictors(coefficients)
+    log_values = np.tile(np.log(base), (n_patterns, 1))
+    for link in links:
+        j = list(param_names).index(link.param)
+        log_values[:, j] += link.sign * eta[link.role]
+        X = patterns.matrices[link.role]
+        for c, pos in enumerate(patterns.positions[link.role]):
+            B[:, j, k + pos] += link.sign * X[:, c]
+    H = np.zeros((k + m, k + m))
+    for p, part in enumerate(total.parts):
+        H += B[p].T @ hessian(log_values[p], part) @ B[p]
+    return (H + H.T) / 2
 
 
 def row_objective(loglik: Callable, loglik_grad: Callable, param_names: Sequence[str], links: Sequence[Link],

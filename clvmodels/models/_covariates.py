@@ -40,11 +40,11 @@ import pandas as pd
 from scipy.special import ndtr, ndtri
 
 from .. import _checks
-from ..covariates import SHARED, CovariateDesign, CovariateMatrices, compress_rows
+from ..covariates import SHARED, CovariateDesign, CovariateMatrices
 from ..exceptions import ConvergenceError, InvalidArgumentError, InvalidValueError
 from ..likelihoods import links as _links
 from ._compress import compress
-from ._optimise import _bfgs, _newton_polish
+from ._optimise import _bfgs_to_tolerance as _bfgs, _newton_polish
 
 #: The covariate settings of every model (those of processes a model lacks are refused).
 ROLE_SETTINGS = {"purchase": "purchase_covariates", "dropout": "dropout_covariates", "spend": "spend_covariates"}
@@ -114,14 +114,18 @@ def design_from_settings(model) -> CovariateDesign:
         raise _renamed(err) from None
 
 
-def fit_design(design: CovariateDesign, frame: pd.DataFrame, weights) -> CovariateMatrices:
+def fit_design(design: CovariateDesign, frame: pd.DataFrame, weights):
+    """``design.fit_patterns``: per row its pattern, the patterns' design and their customers."""
     try:
-        return design.fit_transform(frame, weights=weights)
+        return design.fit_patterns(frame, weights=weights)
     except (InvalidArgumentError, InvalidValueError) as err:
         raise _renamed(err) from None
 
 
 # -- the optimisation -------------------------------------------------------------------------------
+
+_PATTERN = "__pattern__"  # the covariate pattern's column among the history columns to compress on
+
 
 def _scaling(model, design: CovariateDesign, matrices: CovariateMatrices, counts):
     """Centres and scales of the coefficients' columns (numeric ones only), the scaled design and
@@ -149,14 +153,16 @@ def _scaling(model, design: CovariateDesign, matrices: CovariateMatrices, counts
     return internal, A, scale
 
 
-def _objective(model, arrays, design: CovariateMatrices, counts):
-    """``f(base params, coefficients) -> (sum of w loglik, gradient)`` on compressed rows."""
+def _objective(model, arrays, patterns: CovariateMatrices, codes: np.ndarray, counts):
+    """``f(base params, coefficients) -> (sum of w loglik, gradient)`` on compressed rows, row ``i``
+    of covariate pattern ``codes[i]`` (a row of ``patterns``)."""
     links = _links.LINKS[model.name]
-    n_patterns = len(_links._patterns(design)[1])
+    n_patterns = len(np.unique(codes))
     limit = max(PATTERN_LIMIT, len(counts) // 50)
     if n_patterns <= limit or (not model._row_broadcast and n_patterns <= PATTERN_ONLY_LIMIT):
         return _links.pattern_objective(lambda *a, weights: model._objective(a, weights), model.param_names,
-                                        links, arrays, design, counts)
+                                        links, arrays, patterns, counts, codes=codes)
+    design = patterns.take(codes)
     if not model._row_broadcast:
         raise InvalidArgumentError(
             f"{ROLE_SETTINGS[next(iter(design.matrices))]}: {type(model).__name__} does not fit continuous "
@@ -185,8 +191,18 @@ def _mean_negative(total, n: float, k: int, penalty: float, scale: np.ndarray):
     return objective
 
 
-def _hessian(objective, v, n: float, step: float = 1e-5) -> np.ndarray:
-    """Hessian of the total penalised negative log-likelihood in ``v`` (central differences)."""
+def _hessian(model, total, objective, v, n: float, penalty: float, scale: np.ndarray,
+             step: float = 1e-5) -> np.ndarray:
+    """Hessian of the total penalised negative log-likelihood in ``v``: assembled from the
+    patterns' own Hessians for a pattern objective (:func:`~clvmodels.likelihoods.links.pattern_hessian`,
+    ``2 k`` evaluations' worth), else central differences of the gradient (``2 (k + m)``)."""
+    k = len(model.param_names)
+    if hasattr(total, "parts"):
+        params = np.concatenate([np.exp(v[:k]), v[k:]])
+        with np.errstate(all="ignore"):
+            h = _links.pattern_hessian(total, model.param_names, params, model._hessian)
+        h[k:, k:] += np.diag(2 * penalty / scale ** 2)
+        return h
     size = len(v)
     h = np.empty((size, size))
     for i in range(size):
@@ -211,9 +227,14 @@ def fit(model, frame: pd.DataFrame, columns: dict[str, np.ndarray], weights: np.
     from .base import _GRAD_TOL, _GTOL, _WARM_START_CUSTOMERS, _WARM_START_GTOL, _WARM_START_ROWS
 
     design = design_from_settings(model)
-    matrices = fit_design(design, frame, weights)
-    # 2. the model without covariates, exactly as fit does it: the start and log_likelihood_0_
-    unique, hist_counts = compress(columns, weights)
+    codes, patterns, customers = fit_design(design, frame, weights)
+    # 3. compressed on (pattern, history): the pattern number is one more column to compress on
+    rows, counts = compress({_PATTERN: codes, **columns}, weights)
+    # 2. the model without covariates, exactly as fit does it: the start and log_likelihood_0_.
+    # Compressing the compressed rows again on the history alone gives exactly compress(columns,
+    # weights) (the same sorted distinct rows; whole-number counts sum exactly, other weights to
+    # rounding), in less time.
+    unique, hist_counts = compress({c: rows[c] for c in columns}, counts)
     keep = hist_counts > 0
     unique, hist_counts = {c: v[keep] for c, v in unique.items()}, hist_counts[keep]
     problem = model._identification_problem(unique, hist_counts)
@@ -221,13 +242,11 @@ def fit(model, frame: pd.DataFrame, columns: dict[str, np.ndarray], weights: np.
         model._unidentified(problem, problems, stacklevel=4)
     arrays0 = tuple(unique[c] for c in model.data_columns if c in unique)
     result0, _, iter0, _ = model._optimise(arrays0, hist_counts)
-    # 3. compressed on (history, pattern)
-    rows = compress_rows(columns, matrices, weights=weights)
-    keep = rows.counts > 0
-    counts = rows.counts[keep]
-    history = {c: v[keep] for c, v in rows.history.items()}
-    arrays = tuple(history[c] for c in model.data_columns if c in history)
-    internal, A, scale = _scaling(model, design, rows.design.take(np.flatnonzero(keep)), counts)
+    keep = counts > 0
+    counts = counts[keep]
+    row_codes = rows.pop(_PATTERN)[keep].astype(np.intp)
+    arrays = tuple(rows[c][keep] for c in model.data_columns if c in rows)
+    internal, A, scale = _scaling(model, design, patterns, customers)
     k, m = len(model.param_names), len(internal.coefficient_names)
     if len(counts) < k + m:
         model._unidentified(
@@ -236,20 +255,22 @@ def fit(model, frame: pd.DataFrame, columns: dict[str, np.ndarray], weights: np.
             stacklevel=4)
     n = counts.sum()
     penalty = float(model.covariate_penalty)
-    total = _objective(model, arrays, internal, counts)
+    total = _objective(model, arrays, internal, row_codes, counts)
     v = np.concatenate([result0.x, np.zeros(m)])
     hess_inv, warm_iter = None, 0
     if len(counts) > _WARM_START_ROWS:
         sample = _sample(counts, _WARM_START_CUSTOMERS)
         if sample is not None:
             used = sample > 0
-            part = _objective(model, tuple(a[used] for a in arrays), internal.take(np.flatnonzero(used)),
-                              sample[used])
+            part = _objective(model, tuple(a[used] for a in arrays), internal, row_codes[used], sample[used])
             objective = _mean_negative(part, sample[used].sum(), k, penalty, scale)
-            warm = _bfgs(objective, v, gtol=_WARM_START_GTOL, max_iter=model.max_iter)
-            if np.isfinite(warm.fun) and np.max(np.abs(warm.jac)) <= _GRAD_TOL:
-                v, warm_iter = warm.x, warm.nit
-                hessian = _hessian(objective, v, 1.0)
+            warm = None
+            if not hasattr(part, "parts"):  # a pattern objective's Hessian is cheap: taken at the start
+                warm = _bfgs(objective, v, gtol=_WARM_START_GTOL, max_iter=model.max_iter)
+            if warm is None or (np.isfinite(warm.fun) and np.max(np.abs(warm.jac)) <= _GRAD_TOL):
+                if warm is not None:
+                    v, warm_iter = warm.x, warm.nit
+                hessian = _hessian(model, part, objective, v, sample[used].sum(), penalty, scale) / sample[used].sum()
                 if np.all(np.isfinite(hessian)) and np.linalg.eigvalsh(hessian).min() > 0:
                     inverse = np.linalg.inv(hessian)
                     hess_inv = (inverse + inverse.T) / 2
@@ -257,7 +278,7 @@ def fit(model, frame: pd.DataFrame, columns: dict[str, np.ndarray], weights: np.
     result = _bfgs(objective, v, gtol=_GTOL, max_iter=model.max_iter, hess_inv=hess_inv)
     if not np.isfinite(result.fun) or np.max(np.abs(result.jac)) > _GRAD_TOL:
         raise ConvergenceError(model._convergence_message(result, result.jac))
-    hessian = _hessian(objective, result.x, n)
+    hessian = _hessian(model, total, objective, result.x, n, penalty, scale)
     v = _newton_polish(result.x, result.jac * n, hessian)
     internal_params = np.concatenate([np.exp(v[:k]), v[k:]])
     with np.errstate(all="ignore"):
@@ -301,23 +322,24 @@ def pattern_params(model, matrices: CovariateMatrices) -> np.ndarray:
     return np.column_stack([np.broadcast_to(np.asarray(p, dtype=float), (matrices.n_rows,)) for p in individual])
 
 
-def transform(model, frame: pd.DataFrame) -> CovariateMatrices:
-    """The design of ``frame``'s customers with the levels learnt at fit time (an unseen level is an
-    :class:`~clvmodels.exceptions.InvalidValueError` naming the column and the known levels)."""
-    return model.covariate_design_.transform(frame)
+def transform(model, frame: pd.DataFrame) -> tuple[np.ndarray, CovariateMatrices]:
+    """Per customer of ``frame`` its covariate pattern, and the patterns' design with the levels
+    learnt at fit time (an unseen level is an :class:`~clvmodels.exceptions.InvalidValueError`
+    naming the column and the known levels)."""
+    return model.covariate_design_.transform_patterns(frame)
 
 
-def by_pattern(model, matrices: CovariateMatrices, func, arrays: Sequence, n: int):
+def by_pattern(model, matrices: tuple[np.ndarray, CovariateMatrices], func, arrays: Sequence, n: int):
     """``func(params, *arrays)`` evaluated for each covariate pattern with its parameters, on the
     pattern's customers: one call per distinct pattern, no loop over customers.
 
     Arrays whose last axis has length ``n`` are per customer and are split by pattern; others
     (horizons) are passed whole. The result's last axis is the customers, in ``matrices``' order.
     """
-    code, first = _links._patterns(matrices)
-    params = pattern_params(model, matrices.take(first))
+    code, patterns = matrices
+    params = pattern_params(model, patterns)
     order = np.argsort(code, kind="stable")
-    groups = np.split(order, np.cumsum(np.bincount(code, minlength=len(first)))[:-1])
+    groups = np.split(order, np.cumsum(np.bincount(code, minlength=patterns.n_rows))[:-1])
     out = None
     for p, g in enumerate(groups):
         part = [a[..., g] if np.ndim(a) >= 1 and np.shape(a)[-1] == n else a for a in arrays]
@@ -331,7 +353,7 @@ def by_pattern(model, matrices: CovariateMatrices, func, arrays: Sequence, n: in
 def profile_params(model, profiles) -> tuple[pd.Index, np.ndarray]:
     """The parameters of each profile row (a customer table without history)."""
     frame = profiles if isinstance(profiles, pd.DataFrame) else pd.DataFrame(profiles)
-    return frame.index, pattern_params(model, transform(model, frame))
+    return frame.index, pattern_params(model, model.covariate_design_.transform(frame))
 
 
 def probe_params(model) -> np.ndarray:

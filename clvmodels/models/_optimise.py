@@ -29,6 +29,40 @@ def _bfgs(objective, theta, *, gtol, max_iter, hess_inv=None):
     return optimize.minimize(objective, theta, jac=True, method="BFGS", options=options)
 
 
+class _Converged(Exception):
+    """Raised inside the objective to stop the optimiser at a point meeting the tolerance."""
+
+
+def _bfgs_to_tolerance(objective, theta, *, gtol, max_iter, hess_inv=None):
+    """:func:`_bfgs`, stopped at the first evaluated point whose gradient meets ``gtol``.
+
+    Near the optimum of a large sum the change in the objective along a step falls to rounding
+    level, and SciPy's line search can spend dozens of evaluations looking for a decrease it
+    cannot see while the gradient it computes on the way is already within tolerance; such a
+    point is taken as the answer (``fit`` then polishes it with one Newton step).
+    """
+    found, iterations = {}, [0]
+
+    def watched(x):
+        value, grad = objective(x)
+        if np.isfinite(value) and np.max(np.abs(grad)) <= gtol:
+            found.update(x=np.array(x, dtype=float), fun=value, jac=grad)
+            raise _Converged
+        return value, grad
+
+    def count(_):
+        iterations[0] += 1
+
+    options = {"gtol": gtol, "maxiter": max_iter}
+    if hess_inv is not None:
+        options["hess_inv0"] = hess_inv
+    try:
+        return optimize.minimize(watched, theta, jac=True, method="BFGS", options=options, callback=count)
+    except _Converged:
+        return optimize.OptimizeResult(x=found["x"], fun=found["fun"], jac=found["jac"], nit=iterations[0] + 1,
+                                       success=True, message="the gradient is within tolerance")
+
+
 def _newton_polish(theta, gradient, hessian) -> np.ndarray:
     """One Newton step from the optimiser's answer, with the Hessian computed for the covariance.
 
