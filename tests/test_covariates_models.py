@@ -16,7 +16,7 @@ import pytest
 
 import clvmodels as clv
 from clvmodels.exceptions import InvalidArgumentError, InvalidValueError, ModelFileError
-from clvmodels.likelihoods import bgnbd, gamma_gamma, mbgnbd, pareto_nbd
+from clvmodels.likelihoods import bgbb, bgnbd, gamma_gamma, mbgnbd, pareto_nbd, sbg
 
 CHANNEL_EFFECT = {"app": 0.0, "shop": -0.5, "web": -0.3}  # "app" is the reference (first sorted)
 
@@ -135,6 +135,86 @@ def test_gamma_gamma_recovers_spend_coefficients():
            + model.params_["spend:channel[web]"] * (data.loc[none, "channel"] == "web")
            + model.params_["spend:age"] * data.loc[none, "age"])
     np.testing.assert_allclose(spend[none], p * g * np.exp(eta) / (q - 1), rtol=1e-12)
+
+
+def test_bgbb_recovers_transaction_and_dropout_coefficients():
+    rng = np.random.default_rng(16)
+    n = 6000
+    frame = _profiles(n, rng)
+    eta_p = 0.5 * frame["promo"].to_numpy()
+    eta_d = frame["channel"].map({"app": 0.0, "shop": 0.6, "web": -0.3}).to_numpy()
+    draws = bgbb.simulate([1.2 * np.exp(eta_p), 0.75, 0.65 * np.exp(eta_d), 2.8], n, rng.integers(4, 11, n), rng=rng)
+    data = frame.assign(frequency=draws["x"], recency=draws["t_x"], n_periods=draws["n"])
+    model = clv.BetaGeoBetaBinomModel(purchase_covariates=["promo"], dropout_covariates=["channel"]).fit(data)
+    _within_3se(model, {"purchase:promo[True]": 0.5, "dropout:channel[shop]": 0.6, "dropout:channel[web]": -0.3,
+                        "alpha": 1.2, "gamma": 0.65})
+    values = model.params_
+    row = data.iloc[0]
+    params = [values["alpha"] * np.exp(values["purchase:promo[True]"] * row.promo), values["beta"],
+              values["gamma"] * np.exp(values.get(f"dropout:channel[{row.channel}]", 0.0)), values["delta"]]
+    history = (row.frequency, row.recency, row.n_periods)
+    assert model.probability_alive(data).iloc[0] == pytest.approx(bgbb.probability_alive(params, *history), rel=1e-12)
+    assert model.expected_purchases(data, 5).iloc[0] == pytest.approx(
+        bgbb.expected_purchases(params, 5.0, *history), rel=1e-12)
+    profiles = pd.DataFrame({"promo": [False, True], "channel": ["app", "shop"]})
+    assert model.expected_purchases_new_customer(5, covariates=profiles).shape == (2,)
+
+
+def test_sbg_recovers_churn_coefficients():
+    rng = np.random.default_rng(17)
+    n = 6000
+    frame = _profiles(n, rng)
+    eta = frame["channel"].map({"app": 0.0, "shop": 0.5, "web": -0.4}).to_numpy() + 0.3 * frame["age"].to_numpy()
+    draws = sbg.simulate([0.7 * np.exp(eta), 1.5], n, rng.integers(1, 25, n), rng=rng)
+    data = frame.assign(tenure=draws["tenure"], churned=draws["churned"])
+    model = clv.ShiftedBetaGeoModel(dropout_covariates=["channel", "age"]).fit(data)
+    _within_3se(model, {"dropout:channel[shop]": 0.5, "dropout:channel[web]": -0.4, "dropout:age": 0.3,
+                        "alpha": 0.7, "beta": 1.5})
+    profiles = pd.DataFrame({"channel": ["app", "shop"], "age": [0.0, 0.0]})
+    curves = model.survival([1, 2, 3], covariates=profiles)
+    assert curves.shape == (2, 3) and np.all(curves[1] < curves[0])  # a positive coefficient raises churn
+    base = model.params_[["alpha", "beta"]].to_numpy()
+    np.testing.assert_allclose(curves[0], sbg.survival(base, np.array([1.0, 2.0, 3.0])), rtol=1e-12)
+    derl = model.discounted_expected_residual_lifetime(data.iloc[:200], 0.1)
+    assert derl.notna().all() and (derl[data["churned"].iloc[:200] == 1] == 0).all()
+    with pytest.raises(InvalidArgumentError, match="^covariates: this ShiftedBetaGeoModel has covariates"):
+        model.retention_rate([1, 2])
+
+
+def test_pattern_hessian_equals_finite_differences_of_the_gradient(bg_data):
+    """The Hessian assembled from the patterns' own Hessians (links.pattern_hessian) is the
+    Hessian of the whole objective (central differences of the analytic gradient)."""
+    from clvmodels.covariates import CovariateDesign
+    from clvmodels.likelihoods import links
+    data = bg_data.iloc[:3000]
+    design = CovariateDesign({"purchase": ["channel", "promo"], "dropout": ["channel"]})
+    matrices = design.fit_transform(data)
+    arrays = tuple(data[c].to_numpy(float) for c in ("frequency", "recency", "T"))
+    total = links.pattern_objective(bgnbd.make_objective, bgnbd.PARAM_NAMES, links.LINKS["bgnbd"], arrays,
+                                    matrices, np.ones(len(data)))
+    model = clv.BetaGeoModel()
+    vector = np.array([0.8, 6.0, 0.7, 2.5, -0.4, -0.2, 0.3, 0.5, 0.1])
+    H = links.pattern_hessian(total, bgnbd.PARAM_NAMES, vector, model._hessian)
+
+    def grad(v):  # of -total in (log base, coefficients)
+        params = np.concatenate([np.exp(v[:4]), v[4:]])
+        g = total(params)[1]
+        return -np.concatenate([g[:4] * params[:4], g[4:]])
+
+    v0 = np.concatenate([np.log(vector[:4]), vector[4:]])
+    step = 1e-5
+    numeric = np.column_stack([(grad(v0 + e) - grad(v0 - e)) / (2 * step) for e in np.eye(len(v0)) * step])
+    np.testing.assert_allclose(H, (numeric + numeric.T) / 2, rtol=1e-6, atol=1e-6 * np.abs(H).max())
+
+
+def test_fit_patterns_equals_fit_transform(bg_data):
+    from clvmodels.covariates import CovariateDesign
+    settings = {"purchase": ["channel", "promo", "age"], "dropout": ["channel"]}
+    full = CovariateDesign(settings).fit_transform(bg_data)
+    code, patterns, customers = CovariateDesign(settings).fit_patterns(bg_data)
+    for role in full.matrices:
+        np.testing.assert_array_equal(patterns.take(code).matrices[role], full.matrices[role])
+    assert customers.sum() == len(bg_data)
 
 
 # -- the no-covariate special case -------------------------------------------------------------------
@@ -355,7 +435,10 @@ def test_rescaling_time_changes_only_the_rate_parameter(bg_data):
     (clv.BetaGeoModel, {"spend_covariates": ["c"]}, "^spend_covariates: BetaGeoModel has no spend process"),
     (clv.GammaGammaModel, {"dropout_covariates": ["c"]}, "^dropout_covariates: GammaGammaModel has no dropout"),
     (clv.GammaGammaModel, {"equal_covariates": ["c"]}, "^equal_covariates: GammaGammaModel has 1 process"),
-    (clv.BetaGeoBetaBinomModel, {"purchase_covariates": ["c"]}, "^purchase_covariates: .*not available for it yet"),
+    (clv.ShiftedBetaGeoModel, {"purchase_covariates": ["c"]}, "^purchase_covariates: ShiftedBetaGeoModel has no "
+     "purchase process"),
+    (clv.ShiftedBetaGeoModel, {"equal_covariates": ["c"]}, "^equal_covariates: ShiftedBetaGeoModel has 1"),
+    (clv.BetaGeoBetaBinomModel, {"spend_covariates": ["c"]}, "^spend_covariates: BetaGeoBetaBinomModel has no"),
 ])
 def test_bad_settings_are_refused_naming_the_setting(model, settings, message):
     with pytest.raises(InvalidArgumentError, match=message):
@@ -366,7 +449,8 @@ def test_settings_are_listed_per_model():
     assert "dropout_covariates" in clv.ParetoNBDModel().get_settings()
     gg = clv.GammaGammaModel().get_settings()
     assert "spend_covariates" in gg and "dropout_covariates" not in gg and "equal_covariates" not in gg
-    assert "purchase_covariates" not in clv.ShiftedBetaGeoModel().get_settings()
+    sbg_settings = clv.ShiftedBetaGeoModel().get_settings()
+    assert "purchase_covariates" not in sbg_settings and "dropout_covariates" in sbg_settings
 
 
 def test_design_errors_at_fit_name_the_column(bg_data):

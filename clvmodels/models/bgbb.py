@@ -9,6 +9,7 @@ from ..data.validation import invalid_rows_error, require_columns
 from .. import _checks
 from ..exceptions import InvalidArgumentError
 from ..likelihoods import bgbb
+from . import _covariates
 from .base import Boundary, MLEModel
 
 _REMEDY = "Build the summary with clvmodels.data.discrete_summary(), or fix or drop these customers."
@@ -38,6 +39,7 @@ class BetaGeoBetaBinomModel(MLEModel):
     param_names = bgbb.PARAM_NAMES
     rate_params = bgbb.RATE_PARAMS
     data_columns = ("frequency", "recency", "n_periods")
+    covariate_roles = ("purchase", "dropout")  # alpha_i = alpha e^{g_p x}, gamma_i = gamma e^{g_d x}
     boundaries = (
         Boundary("gamma", below=1e-4, meaning="gamma -> 0 means almost nobody drops out; the data "
                  "show no sign of churn, and a beta-binomial model without dropout describes them "
@@ -123,7 +125,7 @@ class BetaGeoBetaBinomModel(MLEModel):
     def probability_alive(self, data) -> pd.Series:
         """P(alive at the next opportunity, ``n_periods + 1``) for each customer, eq. (11)."""
         frame, history = self._history(data)
-        return pd.Series(bgbb.probability_alive(self.params_.to_numpy(), *history),
+        return pd.Series(self._per_customer(frame, bgbb.probability_alive, *history),
                          index=frame.index, name="p_alive")
 
     def churn_probability(self, data) -> pd.Series:
@@ -141,21 +143,35 @@ class BetaGeoBetaBinomModel(MLEModel):
             Number of future opportunities.
         """
         frame, history = self._history(data)
-        values = bgbb.expected_purchases(self.params_.to_numpy(), self._horizons(t), *history)
+        t = self._horizons(t)
+        if t.ndim and self.has_covariates:  # one horizon per customer: split with the customers
+            values = self._per_customer(frame, lambda p, t_, *h: bgbb.expected_purchases(p, t_, *h),
+                                        np.broadcast_to(t, (len(frame),)), *history)
+        else:
+            values = self._per_customer(frame, lambda p, *h: bgbb.expected_purchases(p, t, *h), *history)
         return pd.Series(values, index=frame.index, name="expected_purchases")
 
     def expected_purchases_grid(self, data, t) -> np.ndarray:
         """Expected transactions (eq. 13) for every horizon in ``t`` (1-d, opportunities) and
         customer: shape ``(len(t), n)``."""
-        _, history = self._history(data)
+        frame, history = self._history(data)
         horizons = self._horizons(np.atleast_1d(t))[:, None]
-        return bgbb.expected_purchases(self.params_.to_numpy(), horizons, *history)
+        return self._per_customer(frame, lambda p, *h: bgbb.expected_purchases(p, horizons, *h), *history)
 
-    def expected_purchases_new_customer(self, t):
+    def expected_purchases_new_customer(self, t, *, covariates=None):
         """Expected repeat transactions in the first ``t`` opportunities after a customer's trial,
-        eq. (8) (scalar or array ``t``)."""
+        eq. (8) (scalar or array ``t``); per profile row of ``covariates`` for a model with
+        covariates (as :meth:`clvmodels.BetaGeoModel.expected_purchases_new_customer`)."""
         params = self._require_fitted()
-        return bgbb.expected_purchases_new_customer(params, self._horizons(t))
+        t = self._horizons(t)
+        _covariates.require_no_profiles(self, covariates, "a new customer's expected transactions")
+        if covariates is None:
+            return bgbb.expected_purchases_new_customer(params, t)
+        index, per_profile = _covariates.profile_params(self, covariates)
+        values = np.array([bgbb.expected_purchases_new_customer(p, t) for p in per_profile])
+        if t.ndim == 0:
+            return pd.Series(values, index=index, name="expected_purchases")
+        return pd.DataFrame(values.reshape(len(index), -1), index=index, columns=t.ravel())
 
     def discounted_expected_residual_transactions(self, data, discount_rate: float) -> pd.Series:
         """DERT: expected future transactions, each discounted to the end of observation, eq. (14).
@@ -171,7 +187,8 @@ class BetaGeoBetaBinomModel(MLEModel):
         d = _checks.number(discount_rate, name="discount_rate", minimum=0.0, strict=True,
                            rule="a positive number per opportunity (e.g. 0.1), finite")
         frame, history = self._history(data)
-        return pd.Series(bgbb.DERT(self.params_.to_numpy(), *history, d), index=frame.index, name="dert")
+        values = self._per_customer(frame, lambda p, *h: bgbb.DERT(p, *h, d), *history)
+        return pd.Series(values, index=frame.index, name="dert")
 
     # -- simulation -----------------------------------------------------------------------------
     @classmethod

@@ -8,6 +8,7 @@ import pandas as pd
 from ..data.validation import invalid_rows_error, require_columns, require_rows
 from ..exceptions import InvalidArgumentError, InvalidValueError
 from ..likelihoods import sbg
+from . import _covariates
 from .base import Boundary, MLEModel
 
 _HINT = ("Pass one row per customer (or per group, with a count column as weights); build rows from "
@@ -74,6 +75,7 @@ class ShiftedBetaGeoModel(MLEModel):
     """
 
     name = "sbg"
+    covariate_roles = ("dropout",)  # alpha_i = alpha e^{g_d x}: the odds of churning times e^{g_d x}
     kind = "retention"
     param_names = sbg.PARAM_NAMES
     rate_params = sbg.RATE_PARAMS
@@ -191,22 +193,31 @@ class ShiftedBetaGeoModel(MLEModel):
         return d
 
     # -- cohort curves --------------------------------------------------------------------------
-    def survival(self, t) -> np.ndarray:
-        """``S(t)``: share of a new cohort still active after ``t`` renewal decisions, ``t >= 0``
-        (Fader & Hardie 2007, the beta mixture of ``(1 - theta)^t``)."""
+    def _curve(self, function, t, covariates, what: str) -> np.ndarray:
+        """A cohort curve at ``t``; with covariates one row per profile of ``covariates``."""
         params = self._require_fitted()
-        return sbg.survival(params, self._periods(t, first=0, what="t"))
+        _covariates.require_no_profiles(self, covariates, what)
+        if covariates is None:
+            return function(params, t)
+        _, per_profile = _covariates.profile_params(self, covariates)
+        return np.array([function(p, t) for p in per_profile])
 
-    def retention_rate(self, t) -> np.ndarray:
+    def survival(self, t, *, covariates=None) -> np.ndarray:
+        """``S(t)``: share of a new cohort still active after ``t`` renewal decisions, ``t >= 0``
+        (Fader & Hardie 2007, the beta mixture of ``(1 - theta)^t``). A model with covariates
+        needs ``covariates``, a table with one row per profile: the result then has one row per
+        profile (shape ``(n_profiles,) + t.shape``); likewise for the other cohort curves."""
+        return self._curve(sbg.survival, self._periods(t, first=0, what="t"), covariates, "the survival curve")
+
+    def retention_rate(self, t, *, covariates=None) -> np.ndarray:
         """``r_t = (beta + t - 1) / (alpha + beta + t - 1)``, Fader & Hardie (2007) eq. (8): the
         share of the customers active in period ``t >= 1`` who renew at its end; rises with ``t``."""
-        params = self._require_fitted()
-        return sbg.retention_rate(params, self._periods(t, first=1, what="t"))
+        return self._curve(sbg.retention_rate, self._periods(t, first=1, what="t"), covariates,
+                           "the retention rate")
 
-    def churn_rate(self, t) -> np.ndarray:
+    def churn_rate(self, t, *, covariates=None) -> np.ndarray:
         """``1 - r_t``: the share of the customers active in period ``t >= 1`` who cancel at its end."""
-        params = self._require_fitted()
-        return sbg.churn_rate(params, self._periods(t, first=1, what="t"))
+        return self._curve(sbg.churn_rate, self._periods(t, first=1, what="t"), covariates, "the churn rate")
 
     # -- customers ------------------------------------------------------------------------------
     def expected_remaining_lifetime(self, data) -> pd.Series:
@@ -217,7 +228,7 @@ class ShiftedBetaGeoModel(MLEModel):
         :meth:`discounted_expected_residual_lifetime` at a zero discount rate.
         """
         frame, c = self._prediction_frame(data)
-        remaining = sbg.expected_remaining_lifetime(self.params_.to_numpy(), c["tenure"])
+        remaining = self._per_customer(frame, sbg.expected_remaining_lifetime, c["tenure"])
         value = np.where(c["churned"] == 1, 0.0, remaining)
         return pd.Series(value, index=frame.index, name="expected_remaining_lifetime")
 
@@ -242,7 +253,8 @@ class ShiftedBetaGeoModel(MLEModel):
         active = c["churned"] == 0
         value = np.zeros(len(frame))
         if np.any(active):
-            value[active] = sbg.derl(self.params_.to_numpy(), c["tenure"][active], d)
+            value[active] = self._per_customer(frame[active], lambda p, tenure: sbg.derl(p, tenure, d),
+                                               c["tenure"][active])
         return pd.Series(value, index=frame.index, name="derl")
 
     def customer_lifetime_value(self, data, *, contract_value, discount_rate) -> pd.Series:
