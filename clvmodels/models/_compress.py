@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 
-def compress(columns: dict[str, np.ndarray], weights: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
+def compress(columns: dict[str, np.ndarray], weights: np.ndarray, *, return_inverse: bool = False):
     """Collapse identical rows into one row carrying the summed weight.
 
     Returns the unique rows (sorted, so the result is deterministic) and their weights, as
@@ -21,12 +21,16 @@ def compress(columns: dict[str, np.ndarray], weights: np.ndarray) -> tuple[dict[
     key, by ``bincount`` over the key range where that is small. Where it is nearly continuous
     (mean spend), hashing would gain nothing: the rows are sorted (by the last column, then stably
     by the key) and runs of equal rows merged. The values are finite (validated summaries).
+
+    With ``return_inverse`` a third array gives, for each input row, its distinct row (as
+    ``numpy.unique``'s ``inverse``); the rows and weights are the same either way.
     """
     names = list(columns)
     values = [np.asarray(columns[c]) for c in names]
     weights = np.asarray(weights, dtype=float)
     if _sorted_unique(values):
-        return {c: v.astype(float) for c, v in zip(names, values)}, weights
+        unique = {c: v.astype(float) for c, v in zip(names, values)}
+        return (unique, weights, np.arange(len(weights))) if return_inverse else (unique, weights)
     numbered = [pd.factorize(v, sort=True, use_na_sentinel=False) for v in values[:-1]]
     levels = [np.asarray(distinct, dtype=float) for _, distinct in numbered]
     prefix_size = math.prod(len(level) for level in levels)
@@ -37,9 +41,11 @@ def compress(columns: dict[str, np.ndarray], weights: np.ndarray) -> tuple[dict[
         levels.append(np.asarray(distinct, dtype=float))
     if math.prod(len(level) for level in levels) >= 2**62:  # the key would overflow: group by pandas
         frame = pd.DataFrame(dict(zip(names, values))).assign(_w=weights)
-        grouped = frame.groupby(names, sort=True)["_w"].sum()
+        groups = frame.groupby(names, sort=True)
+        grouped = groups["_w"].sum()
         unique = grouped.index.to_frame(index=False)
-        return {c: unique[c].to_numpy(dtype=float) for c in names}, grouped.to_numpy(dtype=float)
+        result = {c: unique[c].to_numpy(dtype=float) for c in names}, grouped.to_numpy(dtype=float)
+        return (*result, groups.ngroup().to_numpy()) if return_inverse else result
     key = np.zeros(len(weights), dtype=np.int64)
     for (codes, _), level in zip(numbered, levels):
         key = key * len(level) + codes
@@ -49,9 +55,13 @@ def compress(columns: dict[str, np.ndarray], weights: np.ndarray) -> tuple[dict[
         narrow = np.uint16 if prefix_size <= 2**16 else np.int64  # uint16 keys sort by radix
         order = order[np.argsort(key[order].astype(narrow), kind="stable")]
         key, last = key[order], np.asarray(last[order], dtype=float)
-        starts = np.flatnonzero(np.r_[True, (key[1:] != key[:-1]) | (last[1:] != last[:-1])])
+        new_run = np.r_[True, (key[1:] != key[:-1]) | (last[1:] != last[:-1])]
+        starts = np.flatnonzero(new_run)
         unique_key, summed = key[starts], np.add.reduceat(weights[order], starts)
         out = {names[-1]: last[starts]}
+        if return_inverse:
+            inverse = np.empty(len(order), dtype=np.intp)
+            inverse[order] = np.cumsum(new_run) - 1
     else:
         size = math.prod(len(level) for level in levels)
         if size <= 4 * len(key):  # 9 bytes per possible key: at most 36 per row
@@ -59,16 +69,23 @@ def compress(columns: dict[str, np.ndarray], weights: np.ndarray) -> tuple[dict[
             present[key] = True
             unique_key = np.flatnonzero(present)
             summed = np.bincount(key, weights=weights, minlength=size)[unique_key]
+            if return_inverse:
+                inverse = (np.cumsum(present) - 1)[key]
         else:
             codes, unique_key = pd.factorize(key)
             order = np.argsort(unique_key)
             unique_key = unique_key[order]
             summed = np.bincount(codes, weights=weights, minlength=len(order))[order]
+            if return_inverse:
+                rank = np.empty(len(order), dtype=np.intp)
+                rank[order] = np.arange(len(order))
+                inverse = rank[codes]
         out = {}
     for name, level in zip(reversed(names[:len(levels)]), reversed(levels)):
         unique_key, code = np.divmod(unique_key, len(level))
         out[name] = level[code]
-    return {c: out[c] for c in names}, summed
+    unique = {c: out[c] for c in names}
+    return (unique, summed, inverse) if return_inverse else (unique, summed)
 
 
 def _mostly_distinct(values: np.ndarray) -> bool:

@@ -124,7 +124,25 @@ def fit_design(design: CovariateDesign, frame: pd.DataFrame, weights):
 
 # -- the optimisation -------------------------------------------------------------------------------
 
-_PATTERN = "__pattern__"  # the covariate pattern's column among the history columns to compress on
+def _by_pattern_and_history(codes, n_patterns: int, unique: dict, history_of_row, weights):
+    """The distinct (pattern, history) rows, sorted so, with their customers and patterns: the
+    key ``pattern * H + history`` of each customer summed by ``bincount`` where its range is small
+    (at most 16 per customer), else numbered by a hash table and sorted. Rows of weight 0 may be
+    left out (the caller drops them anyway)."""
+    n_histories = len(next(iter(unique.values())))
+    key = np.asarray(codes, dtype=np.int64) * n_histories + history_of_row
+    size = n_patterns * n_histories
+    if size <= 16 * len(key) + 1024:  # rows of no customer (weight 0) are left out here
+        summed = np.bincount(key, weights=weights, minlength=size)
+        distinct = np.flatnonzero(summed)
+        counts = summed[distinct]
+    else:
+        numbered, distinct = pd.factorize(key)
+        order = np.argsort(distinct)
+        distinct = distinct[order]
+        counts = np.bincount(numbered, weights=weights, minlength=len(order))[order]
+    pattern, history = np.divmod(distinct, n_histories)
+    return {c: v[history] for c, v in unique.items()}, counts, pattern.astype(np.intp)
 
 
 def _scaling(model, design: CovariateDesign, matrices: CovariateMatrices, counts):
@@ -228,13 +246,18 @@ def fit(model, frame: pd.DataFrame, columns: dict[str, np.ndarray], weights: np.
 
     design = design_from_settings(model)
     codes, patterns, customers = fit_design(design, frame, weights)
-    # 3. compressed on (pattern, history): the pattern number is one more column to compress on
-    rows, counts = compress({_PATTERN: codes, **columns}, weights)
-    # 2. the model without covariates, exactly as fit does it: the start and log_likelihood_0_.
-    # Compressing the compressed rows again on the history alone gives exactly compress(columns,
-    # weights) (the same sorted distinct rows; whole-number counts sum exactly, other weights to
-    # rounding), in less time.
-    unique, hist_counts = compress({c: rows[c] for c in columns}, counts)
+    # patterns numbered in the order of their design rows, so that the same customers in any
+    # order give the same rows in the same order (and bitwise the same fit)
+    columns_of_design = [X[:, j] for X in patterns.matrices.values() for j in range(X.shape[1])]
+    order = np.lexsort(columns_of_design[::-1])
+    rank = np.empty(len(order), dtype=np.intp)
+    rank[order] = np.arange(len(order))
+    codes, patterns, customers = rank[codes], patterns.take(order), customers[order]
+    # 2. the model without covariates, exactly as fit does it: the start and log_likelihood_0_
+    unique, hist_counts, history_of_row = compress(columns, weights, return_inverse=True)
+    # 3. compressed on (pattern, history): one integer key per customer from its pattern and its
+    # distinct history, so the rows come sorted by pattern, then history
+    rows, counts, row_codes = _by_pattern_and_history(codes, len(customers), unique, history_of_row, weights)
     keep = hist_counts > 0
     unique, hist_counts = {c: v[keep] for c, v in unique.items()}, hist_counts[keep]
     problem = model._identification_problem(unique, hist_counts)
@@ -243,8 +266,7 @@ def fit(model, frame: pd.DataFrame, columns: dict[str, np.ndarray], weights: np.
     arrays0 = tuple(unique[c] for c in model.data_columns if c in unique)
     result0, _, iter0, _ = model._optimise(arrays0, hist_counts)
     keep = counts > 0
-    counts = counts[keep]
-    row_codes = rows.pop(_PATTERN)[keep].astype(np.intp)
+    counts, row_codes = counts[keep], row_codes[keep]
     arrays = tuple(rows[c][keep] for c in model.data_columns if c in rows)
     internal, A, scale = _scaling(model, design, patterns, customers)
     k, m = len(model.param_names), len(internal.coefficient_names)
