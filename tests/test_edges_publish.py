@@ -195,6 +195,9 @@ def test_fit_keeps_the_scores_and_score_keeps_the_models(tmp_path):
     scores = (out / "scores.parquet").read_bytes()
     fitted = clvmodels.batch.fit(config, progress=False)
     assert "scores.parquet" in fitted["kept_from_previous"] and (out / "scores.parquet").read_bytes() == scores
+    kept = assert_consistent(out)  # the scores' manifest lists only what is in place, and says what changed
+    assert "models/bgnbd.json" not in kept["output_files"] and "scores.parquet" in kept["output_files"]
+    assert kept["models_replaced_since"]["previous_output_files"]["models/bgnbd.json"]["sha256"]
     assert json.loads((out / "manifest.json").read_text())["command"] == "fit"  # the last job's manifest
     assert json.loads((out / "current" / "manifest.json").read_text())["command"] == "run"
     scored = clvmodels.batch.score(config, progress=False)
@@ -342,3 +345,71 @@ def test_an_unidentified_fit_is_refused_or_flagged_never_silent(tmp_path, capsys
         manifest = run(load_config(config), progress=False)
     assert manifest["status"] == "succeeded" and "repeat purchase" in manifest["models"]["bgnbd"]["identification_problem"]
     assert any(w["category"] == "IdentificationWarning" for w in manifest["warnings"])
+
+
+def test_a_relative_output_directory_keeps_the_generation_before(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = Path(_config(tmp_path)).read_text().replace(f'directory: "{tmp_path / "out"}"', 'directory: "out"')
+    Path("config.yaml").write_text(config)
+    for _ in range(3):
+        assert cli.main(["run", "config.yaml", "--no-progress"]) == 0
+    generations = sorted(p.name for p in (tmp_path / "out" / ".clvmodels" / "generations").iterdir())
+    assert len(generations) == 2
+    assert (tmp_path / "out" / ".clvmodels" / "previous").read_text().strip() == generations[0]
+    assert_consistent(tmp_path / "out")
+
+
+def test_a_linked_state_directory_is_refused_and_its_target_untouched(tmp_path, capsys):
+    victim = tmp_path / "victim"
+    (victim / "important").mkdir(parents=True)
+    (victim / "important" / "data.txt").write_text("keep")
+    (tmp_path / "out" / ".clvmodels").mkdir(parents=True)
+    (tmp_path / "out" / ".clvmodels" / "generations").symlink_to(victim)
+    assert cli.main(["run", _config(tmp_path), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "is a symbolic link" in err and "Traceback" not in err
+    assert (victim / "important" / "data.txt").read_text() == "keep"
+
+
+def test_a_current_folder_copied_as_plain_files_is_kept_aside(tmp_path):
+    """`cp -rL` / `rsync -L` turn the links into plain folders: the next job keeps them (moved
+    aside, the generations not removed as leftovers) and publishes normally."""
+    import shutil
+
+    assert cli.main(["run", _config(tmp_path), "--no-progress"]) == 0
+    out, copy = tmp_path / "out", tmp_path / "copy"
+    shutil.copytree(out, copy, symlinks=False)  # follows the links
+    assert not (copy / "current").is_symlink()
+    before = (copy / "current" / "scores.parquet").read_bytes()
+    manifest = run(load_config(_copy_config(tmp_path, copy)), progress=False)
+    assert manifest["status"] == "succeeded" and "cleaned_up" not in manifest
+    assert_consistent(copy)
+    aside = copy / manifest["moved_aside"]["to"]
+    assert (aside / "scores.parquet").read_bytes() == before
+    assert not [p for p in (copy / ".clvmodels").glob(".link-*")]
+
+
+def _copy_config(tmp_path, directory) -> str:
+    text = Path(_config(tmp_path)).read_text().replace(f'directory: "{tmp_path / "out"}"', f'directory: "{directory}"')
+    path = tmp_path / "copy.yaml"
+    path.write_text(text)
+    return str(path)
+
+
+def test_a_signal_right_after_the_switch_leaves_a_published_succeeded_job(tmp_path, monkeypatch):
+    """SIGTERM arriving just after `current` is replaced (before any flag could be set): the job
+    is complete, its generation is not discarded, and run returns its manifest."""
+    from clvmodels.batch import publish
+    from clvmodels.exceptions import JobInterrupted
+
+    real = publish._point
+
+    def switch_then_signal(link, target, state):
+        real(link, target, state)
+        if link.name == "current":
+            raise JobInterrupted("SIGTERM")
+
+    monkeypatch.setattr(publish, "_point", switch_then_signal)
+    manifest = run(load_config(_config(tmp_path)), progress=False)
+    assert manifest["status"] == "succeeded"
+    assert assert_consistent(tmp_path / "out")["status"] == "succeeded"

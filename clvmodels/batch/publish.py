@@ -35,16 +35,18 @@ import fcntl
 import hashlib
 import logging
 import os
+import re
 import shutil
 import time
 from pathlib import Path
 
-from ..exceptions import ConfigError
+from ..exceptions import ConfigError, JobInterrupted
 
 logger = logging.getLogger("clvmodels.batch")
 
 STATE = ".clvmodels"
 CURRENT = "current"
+_GENERATION = re.compile(r"\d{20}-\d+")  # the names new_generation gives
 #: The top-level names older versions wrote as plain files; moved aside (never deleted) on first use.
 LEGACY = ("models", "kpis", "scores.parquet", "scores.csv", "manifest.json", "report.html", "metrics.csv",
           "metrics.json")
@@ -75,7 +77,7 @@ class OutputDirectory:
     """
 
     def __init__(self, root, command: str):
-        self.root = Path(root)
+        self.root = Path(root).absolute()  # generations are compared as paths: one spelling for all
         self.command = command
         self.state = self.root / STATE
         self.generations = self.state / "generations"
@@ -84,6 +86,11 @@ class OutputDirectory:
 
     # -- locking and cleaning -------------------------------------------------------------------
     def __enter__(self) -> "OutputDirectory":
+        for folder in (self.state, self.generations):
+            if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+                raise ConfigError(f"{folder} is a symbolic link or a file; clvmodels keeps its outputs' state in a "
+                                  "real directory there and removes what it finds inside, so it will not follow "
+                                  "a link. Remove it (the outputs are published again by the next job).")
         self.generations.mkdir(parents=True, exist_ok=True)
         self._lock = open(self.state / "lock", "a+", encoding="utf-8")
         try:
@@ -131,12 +138,18 @@ class OutputDirectory:
         current = self.current_generation()
         keep = {current.name if current else None, self._previous_name()}
         generations = files = size = 0
+        link = self.root / CURRENT
+        unsure = os.path.lexists(link) and current is None  # e.g. `current` copied as a plain folder
         for entry in self.generations.iterdir():
-            if entry.name in keep:
-                continue
+            if unsure or entry.name in keep or not _GENERATION.fullmatch(entry.name) or entry.is_symlink() \
+                    or not entry.is_dir():
+                continue  # only what this module creates is removed
             size += _tree_size(entry)
             _remove(entry)
             generations += 1
+        for tmp in self.state.glob(".link-*"):  # a link of a job killed while publishing
+            with contextlib.suppress(OSError):
+                tmp.unlink()
         for folder in (self.root, self.root / "models", self.root / "kpis"):
             if folder.is_dir() and not folder.is_symlink():
                 for tmp in folder.glob(".*.tmp"):  # the temporary files of versions before generations
@@ -182,7 +195,6 @@ class Generation:
         self.dir = path
         self.kept: list[str] = []
         self.moved_aside: dict = {}
-        self.published = False  # set by the switch: from then on the job's outputs are the published ones
 
     def path(self, name: str) -> Path:
         """Where to write the output ``name`` (relative, e.g. ``models/bgnbd.json``)."""
@@ -243,13 +255,16 @@ class Generation:
             _point(root / name, f"{CURRENT}/{name}", d.state)
         if (self.dir / manifest_name).is_file() and "manifest.json" not in legacy:
             _point(root / "manifest.json", f"{CURRENT}/{manifest_name}", d.state)
+        if os.path.lexists(root / CURRENT) and not (root / CURRENT).is_symlink():  # a plain copy: keep it
+            aside = d.state / f"legacy-{self.dir.name}"
+            aside.mkdir(parents=True, exist_ok=True)
+            os.replace(root / CURRENT, aside / CURRENT)
         _point(root / CURRENT, os.path.relpath(self.dir, root), d.state)  # the commit
-        self.published = True
         _fsync(root)
         try:
             self._after_switch(old, legacy, manifest_name)
-        except OSError as err:  # the outputs are published; tidying up can wait for the next job
-            logger.warning("published, but tidying %s failed (%s); the next job tries again", root, err)
+        except (OSError, JobInterrupted) as err:  # the outputs are published; tidying can wait
+            logger.warning("published, but tidying %s stopped (%s); the next job tidies up", root, err)
 
     def _after_switch(self, old: Path | None, legacy: list[str], manifest_name: str) -> None:
         d, root = self.directory, self.directory.root
@@ -266,9 +281,16 @@ class Generation:
                 entry.unlink()
         if old is not None and old != self.dir:
             _write_atomic(d.state / "previous", old.name + "\n")
+        keep = {self.dir.name, old.name if old is not None else None}
         for entry in d.generations.iterdir():  # keep the new generation and the one before
-            if entry != self.dir and (old is None or entry != old):
+            if entry.name not in keep and _GENERATION.fullmatch(entry.name) and not entry.is_symlink():
                 _remove(entry)
+
+    @property
+    def published(self) -> bool:
+        """Whether ``current`` names this generation (read from the link: a signal may interrupt
+        the job right after the switch, before any flag could be set)."""
+        return self.directory.current_generation() == self.dir.resolve()
 
     def discard(self) -> None:
         """Remove this generation's files (the job failed); the published outputs are untouched."""
@@ -295,7 +317,12 @@ def _point(link: Path, target: str, state: Path) -> None:
     with contextlib.suppress(FileNotFoundError):
         tmp.unlink()
     os.symlink(target, tmp)
-    os.replace(tmp, link)
+    try:
+        os.replace(tmp, link)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
 
 
 def _write_atomic(path: Path, text: str) -> None:

@@ -13,6 +13,7 @@ excluded with the reason, and a job with a NaN or infinite score fails rather th
 
 from __future__ import annotations
 
+import json
 import time
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -21,7 +22,8 @@ import pandas as pd
 
 from .._threads import single_threaded_blas
 
-from ..exceptions import ConfigError, DataError
+from .._io import write_text_atomic
+from ..exceptions import ConfigError, DataError, JobInterrupted
 from ..models import load_model
 from .config import RunConfig
 from .engines import make_engine
@@ -128,17 +130,18 @@ def _run_job(command: str, config: RunConfig, *, output_dir=None, config_text=No
             _build(command, config, manifest, generation, progress=progress, model_files=model_files)
             with manifest.stage("write"):  # also the failed stage if publishing fails
                 kept = generation.carry_over()
+                if command == "fit" and "manifest.json" in kept:
+                    _mark_models_replaced(generation, manifest)
                 written = generation.written()
                 checksums = generation.checksums(written)
             manifest.update({"status": "succeeded", "outputs": written, "output_files": checksums,
                              "kept_from_previous": kept})
             manifest.write(generation.path(manifest_name))
             generation.publish(manifest_name)
-            if generation.moved_aside:
-                manifest["moved_aside"] = generation.moved_aside
-                manifest.write(generation.path(manifest_name))
         except BaseException as err:
-            if not generation.published:
+            if generation.published:  # the switch happened: the job is done, only tidying was cut short
+                logger.warning("%s after the outputs were published; they are complete", err)
+            else:
                 generation.discard()
                 manifest.failed(err)
                 published = directory.current_generation()
@@ -148,10 +151,34 @@ def _run_job(command: str, config: RunConfig, *, output_dir=None, config_text=No
                     directory.write_failed_manifest(manifest.text())
                 if manifest.tracker is not None:
                     manifest.tracker.log_failure(manifest.data)
-            raise
-    if manifest.tracker is not None:
-        _track(manifest.tracker, manifest, out, generation.path(manifest_name))
+                raise
+        try:
+            if generation.moved_aside:
+                manifest["moved_aside"] = generation.moved_aside
+                manifest.write(generation.path(manifest_name))
+            if manifest.tracker is not None:
+                _track(manifest.tracker, manifest, out, generation.path(manifest_name))
+        except JobInterrupted as err:
+            logger.warning("%s after the outputs were published; they are complete", err)
     return manifest.data
+
+
+def _mark_models_replaced(generation, manifest: Manifest) -> None:
+    """``fit`` keeps the scores and their manifest, whose model files it has just replaced: that
+    manifest's ``output_files`` then lists only what is still in place, and says what changed."""
+    path = generation.path("manifest.json")
+    try:
+        scores_manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    files = scores_manifest.get("output_files") or {}
+    replaced = {name: info for name, info in files.items() if name.startswith("models/")}
+    scores_manifest["output_files"] = {n: i for n, i in files.items() if n not in replaced}
+    scores_manifest["models_replaced_since"] = {
+        "by": "clvmodels fit", "started": manifest.data.get("started"), "manifest": "models/manifest.json",
+        "note": "these scores were made with the models listed here, not with the models/ now in place",
+        "previous_output_files": replaced}
+    write_text_atomic(path, json.dumps(scores_manifest, indent=2))  # a new file: the old generation's stays
 
 
 def _build(command: str, config: RunConfig, manifest: Manifest, generation, *, progress, model_files) -> None:
