@@ -239,9 +239,20 @@ def _sample(counts: np.ndarray, customers: float):
     return sample
 
 
-def fit(model, frame: pd.DataFrame, columns: dict[str, np.ndarray], weights: np.ndarray, problems: list[str]):
+def fit(model, frame: pd.DataFrame, columns: dict[str, np.ndarray], weights: np.ndarray):
     """Fit ``model`` with covariates on the rows the likelihood uses (see the module docstring);
-    sets the fitted attributes and returns the model."""
+    sets the fitted attributes, warns as ``fit`` does (boundaries, identification) and returns
+    the model."""
+    problems: list[str] = []
+    _fit(model, frame, columns, weights, problems)
+    reached = model._warn_boundaries(stacklevel=4)
+    if not np.all(np.isfinite(model.covariance_.to_numpy())):
+        model._singular_hessian(reached, problems)
+    model.identification_problem_ = " ".join(problems) or None
+    return model
+
+
+def _fit(model, frame, columns, weights, problems: list[str]) -> None:
     from .base import _GRAD_TOL, _GTOL, _WARM_START_CUSTOMERS, _WARM_START_GTOL, _WARM_START_ROWS
 
     design = design_from_settings(model)
@@ -262,7 +273,7 @@ def fit(model, frame: pd.DataFrame, columns: dict[str, np.ndarray], weights: np.
     unique, hist_counts = {c: v[keep] for c, v in unique.items()}, hist_counts[keep]
     problem = model._identification_problem(unique, hist_counts)
     if problem is not None:
-        model._unidentified(problem, problems, stacklevel=4)
+        model._unidentified(problem, problems, stacklevel=5)
     arrays0 = tuple(unique[c] for c in model.data_columns if c in unique)
     result0, _, iter0, _ = model._optimise(arrays0, hist_counts)
     keep = counts > 0
@@ -274,7 +285,7 @@ def fit(model, frame: pd.DataFrame, columns: dict[str, np.ndarray], weights: np.
         model._unidentified(
             f"the {counts.sum():g} customers have only {len(counts)} distinct (history, covariate) rows, fewer "
             f"than the {k + m} parameters and coefficients; use more customers or fewer covariates.", problems,
-            stacklevel=4)
+            stacklevel=5)
     n = counts.sum()
     penalty = float(model.covariate_penalty)
     total = _objective(model, arrays, internal, row_codes, counts)
@@ -313,7 +324,6 @@ def fit(model, frame: pd.DataFrame, columns: dict[str, np.ndarray], weights: np.
                       n_unique=int(len(counts)), n_iter=iter0 + warm_iter + result.nit,
                       time_unit=frame.attrs.get("time_unit"))
     model.log_likelihood_0_ = float(-result0.fun * hist_counts.sum())
-    return model
 
 
 def _covariance(hessian, A, params, k) -> np.ndarray:
@@ -434,3 +444,20 @@ def require_no_profiles(model, covariates, what: str) -> None:
             "and those columns.")
 
 
+
+
+def from_fields(cls, fields, design: CovariateDesign, covariance):
+    """The model of a file with covariates (``MLEModel.from_dict``): its settings must describe its
+    design, and ``params`` holds the base parameters then the design's coefficients."""
+    model = cls(**fields["settings"])
+    expected = design_from_settings(model).to_dict()
+    stored = design.to_dict()
+    keys = ("roles", "equal", "kinds", "reference")
+    if {key: stored[key] for key in keys} != {key: expected[key] for key in keys}:
+        raise ValueError("its covariate design does not match its settings (columns per process, equal "
+                         "covariates, kinds, references)")
+    model.covariate_design_ = design
+    names = list(cls.param_names) + list(design.coefficient_names)
+    model._set_fitted([float(fields["params"][n]) for n in names], covariance, log_likelihood=None,
+                      n_customers=None, n_unique=None, n_iter=None, time_unit=fields["time_unit"])
+    return model

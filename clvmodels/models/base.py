@@ -298,14 +298,8 @@ class MLEModel:
             w = w[used]
         self._check_fit(frame, columns, w)
         self.covariate_design_ = None
-        if not _covariates.design_from_settings(self).is_empty:
-            problems: list[str] = []
-            _covariates.fit(self, frame if used.all() else frame[used], columns, w, problems)
-            reached = self._warn_boundaries()
-            if not np.all(np.isfinite(self.covariance_.to_numpy())):
-                self._singular_hessian(reached, problems)
-            self.identification_problem_ = " ".join(problems) or None
-            return self
+        if not _covariates.design_from_settings(self).is_empty:  # see models/_covariates.py
+            return _covariates.fit(self, frame if used.all() else frame[used], columns, w)
         unique, counts = compress(columns, w)
         keep = counts > 0
         unique, counts = {c: v[keep] for c, v in unique.items()}, counts[keep]
@@ -450,7 +444,7 @@ class MLEModel:
             "  4. a simpler model if few customers repeat: the data may not identify every parameter."
         )
 
-    def _warn_boundaries(self) -> bool:
+    def _warn_boundaries(self, stacklevel: int = 3) -> bool:
         """Warn for each known boundary the fit reached; whether any was."""
         reached = False
         for boundary in self.boundaries:
@@ -458,7 +452,7 @@ class MLEModel:
             if boundary.reached(value):
                 reached = True
                 warnings.warn(f"{type(self).__name__}: {boundary.param} = {value:.4g} is at the edge "
-                              f"of its range: {boundary.meaning}", BoundaryWarning, stacklevel=3)
+                              f"of its range: {boundary.meaning}", BoundaryWarning, stacklevel=stacklevel)
         return reached
 
     def _set_fitted(self, params, covariance, *, log_likelihood, n_customers, n_unique, n_iter, time_unit):
@@ -652,7 +646,7 @@ class MLEModel:
                 model = cls.from_params(fields["params"], covariance=cov, time_unit=fields["time_unit"],
                                         **fields["settings"])
             else:
-                model = cls._from_covariate_fields(fields, design, cov)
+                model = _covariates.from_fields(cls, fields, design, cov)
         except (TypeError, ValueError) as err:
             raise ModelFileError(f"{source} is a damaged {cls.name!r} model file: {err}") from None
         with np.errstate(all="ignore"):
@@ -675,22 +669,6 @@ class MLEModel:
             model.identification_problem_ = fit.get("identification_problem")
             if fit.get("log_likelihood_0") is not None:
                 model.log_likelihood_0_ = float(fit["log_likelihood_0"])
-        return model
-
-    @classmethod
-    def _from_covariate_fields(cls, fields, design, covariance):
-        """The model of a file with covariates: its settings must describe its design."""
-        model = cls(**fields["settings"])
-        expected = _covariates.design_from_settings(model).to_dict()
-        stored = design.to_dict()
-        if {key: stored[key] for key in ("roles", "equal", "kinds", "reference")} != \
-                {key: expected[key] for key in ("roles", "equal", "kinds", "reference")}:
-            raise ValueError("its covariate design does not match its settings (columns per process, equal "
-                             "covariates, kinds, references)")
-        model.covariate_design_ = design
-        model._set_fitted([float(fields["params"][n]) for n in list(cls.param_names) + list(design.coefficient_names)],
-                          covariance, log_likelihood=None, n_customers=None, n_unique=None, n_iter=None,
-                          time_unit=fields["time_unit"])
         return model
 
     #: Typical customers on whom a loaded model's predictions must be finite (``_probe_values``),
