@@ -413,3 +413,24 @@ def test_a_signal_right_after_the_switch_leaves_a_published_succeeded_job(tmp_pa
     manifest = run(load_config(_config(tmp_path)), progress=False)
     assert manifest["status"] == "succeeded"
     assert assert_consistent(tmp_path / "out")["status"] == "succeeded"
+
+
+def test_formula_neutralising_covers_headers_categories_and_index_levels():
+    from clvmodels.batch.outputs import neutralise_formulas
+
+    frame = pd.DataFrame({"=cmd|calc": ["=a", "b"], "v": pd.Categorical(["=cmd|x", "y"]), "n": [-1.0, 2.0]},
+                         index=pd.MultiIndex.from_tuples([("-x", 1), ("b", 2)], names=["region", "@n"]))
+    text = neutralise_formulas(frame, index=True).to_csv()
+    assert text.splitlines() == ["region,'@n,'=cmd|calc,v,n", "'-x,1,'=a,'=cmd|x,-1.0", "b,2,b,y,2.0"]
+    assert neutralise_formulas(frame, index=True) is not frame and frame.columns[0] == "=cmd|calc"  # a copy
+    plain = pd.DataFrame({"a": [1.0, -2.0], "b": ["x", "y"]})
+    assert neutralise_formulas(plain) is plain  # nothing to change: no copy
+
+
+def test_a_formula_in_the_id_column_name_is_neutralised_in_the_header(tmp_path):
+    tx = clvmodels.datasets.load_cdnow_transactions().rename(columns={"customer_id": "=cmd|calc"})
+    tx.to_parquet(tmp_path / "tx.parquet")
+    run(load_config(_config(tmp_path, source=f"{{path: {tmp_path / 'tx.parquet'}, customer_id: '=cmd|calc'}}")),
+        progress=False)
+    header = (tmp_path / "out" / "scores.csv").read_text().splitlines()[0]
+    assert header.startswith("'=cmd|calc,") and "=cmd|calc" in pd.read_parquet(tmp_path / "out" / "scores.parquet")

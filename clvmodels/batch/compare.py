@@ -27,7 +27,7 @@ from .config import BayesianCompareConfig, CompareConfig
 from .fitting import construct_models
 from .kpis import configured_kpis, kpi_settings
 from .limits import check_output_dir
-from .manifest import generated_label, now
+from .manifest import generated_label, logger, now
 from .outputs import write_csv
 from .publish import OutputDirectory
 from .runner import _json_default, _stage, _versions, read_transactions
@@ -152,7 +152,10 @@ def compare(config: CompareConfig, *, output_dir: str | Path | None = None, conf
             return _compare(config, generation, config_text=config_text, progress=progress,
                             cleaned=directory.cleaned)
         except BaseException as err:
-            if not generation.published:
+            if generation.published:  # the switch happened: the comparison is complete
+                logger.warning("%s after the comparison was published; it is complete", err)
+                return getattr(err, "manifest", {})
+            else:
                 generation.discard()
                 failed = {**getattr(err, "manifest", {}), "status": "failed", "error": f"{type(err).__name__}: {err}",
                           "finished": now(), "published_outputs": "unchanged: those of the last successful "

@@ -16,21 +16,38 @@ FORMULA_LEADERS = ("=", "+", "-", "@", "\t", "\r")
 
 def neutralise_formulas(frame: pd.DataFrame, *, index: bool = False) -> pd.DataFrame:
     """``frame`` with every text cell that starts like a formula prefixed by ``'`` (a copy when
-    anything changes). Numbers are untouched; ``index=True`` treats the index as a column too."""
+    anything changes): text and categorical columns, the column names (the header row) and, with
+    ``index=True``, the index (every level). Numbers are untouched."""
     changed = {i: v for i, (_, col) in enumerate(frame.items()) if (v := _neutralised(col)) is not None}
-    new_index = _neutralised(frame.index.to_series()) if index and frame.index.nlevels == 1 else None
-    if not changed and new_index is None:
+    names = _neutralised(pd.Series(list(frame.columns), dtype=object)) if frame.columns.nlevels == 1 else None
+    levels = None
+    if index:
+        new = [_neutralised(pd.Series(frame.index.get_level_values(i), dtype=object))
+               for i in range(frame.index.nlevels)]
+        level_names = [_quoted(n) for n in frame.index.names]
+        if any(v is not None for v in new) or level_names != list(frame.index.names):
+            levels = [pd.Index(v.to_numpy() if v is not None else frame.index.get_level_values(i), name=n)
+                      for i, (v, n) in enumerate(zip(new, level_names))]
+    if not changed and names is None and levels is None:
         return frame
     frame = frame.copy()
     for i, values in changed.items():
         frame.isetitem(i, values)
-    if new_index is not None:
-        frame.index = pd.Index(new_index.to_numpy(), name=frame.index.name)
+    if names is not None:
+        frame.columns = pd.Index(names.to_numpy(), name=frame.columns.name)
+    if levels is not None:
+        frame.index = levels[0] if len(levels) == 1 else pd.MultiIndex.from_arrays(levels)
     return frame
+
+
+def _quoted(name):
+    return "'" + name if isinstance(name, str) and name.startswith(FORMULA_LEADERS) else name
 
 
 def _neutralised(values: pd.Series) -> pd.Series | None:
     """The text column ``values`` with formula-leading cells quoted, or None when none is."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        values = values.astype(object)
     if not (pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)):
         return None
     try:
