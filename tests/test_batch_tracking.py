@@ -93,3 +93,30 @@ def test_nothing_extra_is_imported_unless_configured(tmp_path):
     assert result.stdout.strip().splitlines()[-1] == "[]"
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert "mlflow-skinny" not in manifest["versions"] and "dask" not in manifest["versions"]
+
+
+def test_an_unreachable_server_fails_fast_and_the_environment_is_restored(monkeypatch):
+    """MLflow's own retries (7, with back-off) made an unreachable server a silent wait of minutes:
+    while the run is opened they are lowered, unless the user set them, and restored after."""
+    import os
+
+    import mlflow.tracking
+
+    from clvmodels.batch.tracking import QUICK_FAILURE, MlflowTracker
+    from clvmodels.exceptions import ConfigError
+
+    seen = {}
+
+    class Unreachable:
+        def __init__(self, tracking_uri):
+            seen.update({k: os.environ.get(k) for k in QUICK_FAILURE})
+            raise ConnectionError("refused")
+
+    monkeypatch.setattr(mlflow.tracking, "MlflowClient", Unreachable)
+    monkeypatch.delenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", raising=False)
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "99")  # the user's value wins
+    settings = type("S", (), {"uri": "http://127.0.0.1:1", "experiment": "x", "run_name": None})()
+    with pytest.raises(ConfigError, match="tracking.mlflow.uri 'http://127.0.0.1:1'"):
+        MlflowTracker(settings, "run")
+    assert seen == {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_TIMEOUT": "99"}
+    assert "MLFLOW_HTTP_REQUEST_MAX_RETRIES" not in os.environ and os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] == "99"

@@ -434,3 +434,26 @@ def test_a_formula_in_the_id_column_name_is_neutralised_in_the_header(tmp_path):
         progress=False)
     header = (tmp_path / "out" / "scores.csv").read_text().splitlines()[0]
     assert header.startswith("'=cmd|calc,") and "=cmd|calc" in pd.read_parquet(tmp_path / "out" / "scores.parquet")
+
+
+@pytest.mark.parametrize("value", ["abc", "99999999999999", "-5"])
+def test_a_bad_source_date_epoch_is_a_clear_error(tmp_path, monkeypatch, capsys, value):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", value)
+    assert cli.main(["run", _config(tmp_path), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "SOURCE_DATE_EPOCH" in err and "Traceback" not in err
+
+
+def test_model_files_that_are_not_regular_files_or_given_twice(tmp_path, capsys):
+    config = _config(tmp_path)
+    assert cli.main(["fit", config, "--no-progress"]) == 0
+    models = tmp_path / "out" / "models"
+    fifo = tmp_path / "fifo.json"
+    os.mkfifo(fifo)
+    for argv, words in ([["--model", "/dev/zero", "--model", str(models / "gamma_gamma.json")], "not a regular file"],
+                        [["--model", str(fifo), "--model", str(models / "gamma_gamma.json")], "not a regular file"],
+                        [["--model", str(models / "bgnbd.json"), "--model", str(models / "bgnbd.json")],
+                         "is given twice"]):
+        assert cli.main(["score", config, *argv, "--no-progress"]) == 2
+        err = capsys.readouterr().err
+        assert words in err and "Traceback" not in err

@@ -23,7 +23,7 @@ import pandas as pd
 
 from .._io import write_text_atomic
 from .._version import __version__
-from ..exceptions import ClvModelsWarning
+from ..exceptions import ClvModelsWarning, ConfigError
 
 logger = logging.getLogger("clvmodels.batch")
 DEPENDENCIES = ("numpy", "scipy", "pandas", "pyarrow", "pydantic", "pyyaml")
@@ -41,13 +41,19 @@ def versions(extra: tuple[str, ...] = ()) -> dict:
     return out
 
 
+MAX_EPOCH = 253_402_300_799  # 9999-12-31 23:59:59 UTC
+
+
 def now() -> str:
     """The time to record, in UTC: ``SOURCE_DATE_EPOCH`` (seconds since 1970) when it is set, so
     that a rebuild records the same time (reproducible-builds.org); else the clock."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if epoch.isdigit():
-        return pd.Timestamp(int(epoch), unit="s", tz="UTC").isoformat()
-    return pd.Timestamp.now(tz="UTC").isoformat()
+    if not epoch:
+        return pd.Timestamp.now(tz="UTC").isoformat()
+    if not epoch.isdigit() or int(epoch) > MAX_EPOCH:
+        raise ConfigError(f"SOURCE_DATE_EPOCH is {epoch[:40]!r}; it must be a whole number of seconds since "
+                          f"1970-01-01 UTC, 0 to {MAX_EPOCH} (e.g. $(git log -1 --format=%ct)), or unset.")
+    return pd.Timestamp(int(epoch), unit="s", tz="UTC").isoformat()
 
 
 def generated_label() -> str:

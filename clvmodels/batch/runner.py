@@ -86,10 +86,18 @@ def load_models(config: RunConfig, paths: list[Path]) -> dict:
     A Bayesian purchase model needs a Bayesian spend model and vice versa (CLV from joint draws).
     """
     models = {}
+    seen: dict = {}
     for path in paths:
-        if not path.is_file():
+        if not path.exists():
             raise DataError(f"model file {path} does not exist. Run `clvmodels fit CONFIG` first, or pass "
                             "the files with --model PATH.")
+        if not path.is_file():  # a directory, a FIFO, /dev/zero: never read (it could block or never end)
+            raise DataError(f"model file {path} is not a regular file; pass the .json (or .nc) file that "
+                            "`clvmodels fit` (or a Bayesian model's save) wrote.")
+        same = seen.setdefault(path.resolve(), path)
+        if same is not path:
+            raise ConfigError(f"the model file {path} is given twice ({same} and {path}); pass each configured "
+                              "model's file once.")
         model = _load(path)
         name = model.mle_class.name if is_bayesian(model) else model.name
         models[name] = (model, str(path))

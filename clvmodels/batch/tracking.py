@@ -9,11 +9,16 @@ configured. It uses an explicit ``MlflowClient``: no global MLflow state is chan
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
+import os
 import tempfile
 from pathlib import Path
 
 from ..exceptions import ConfigError
+
+logger = logging.getLogger("clvmodels.batch")
 
 MAX_PARAM_CHARS = 500
 
@@ -50,6 +55,23 @@ def run_metrics(manifest: dict) -> dict[str, float]:
     return {k: float(v) for k, v in metrics.items()}
 
 
+#: While the job opens its MLflow run: MLflow's own HTTP retries would otherwise make an unreachable
+#: server a silent wait of minutes (7 retries with back-off, 120 s each). Values the user set win.
+QUICK_FAILURE = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_TIMEOUT": "15"}
+
+
+@contextlib.contextmanager
+def _quick_failure():
+    """Lower MLflow's retry settings for the connection check only, then restore the environment."""
+    added = {k: v for k, v in QUICK_FAILURE.items() if k not in os.environ}
+    os.environ.update(added)
+    try:
+        yield
+    finally:
+        for key in added:
+            os.environ.pop(key, None)
+
+
 class MlflowTracker:
     """One MLflow run per job, opened when the job starts."""
 
@@ -60,13 +82,15 @@ class MlflowTracker:
             raise ConfigError("tracking.mlflow is set but mlflow is not installed; install it with "
                               "pip install 'clvmodels[tracking]' or remove the tracking section.") from None
         self.settings = settings
+        logger.info("connecting to MLflow at %s (experiment %r) ...", settings.uri, settings.experiment)
         try:
-            self.client = MlflowClient(tracking_uri=settings.uri)
-            experiment = self.client.get_experiment_by_name(settings.experiment)
-            experiment_id = (experiment.experiment_id if experiment is not None
-                             else self.client.create_experiment(settings.experiment))
-            self.run_id = self.client.create_run(experiment_id, run_name=settings.run_name,
-                                                 tags={"clvmodels.command": command}).info.run_id
+            with _quick_failure():
+                self.client = MlflowClient(tracking_uri=settings.uri)
+                experiment = self.client.get_experiment_by_name(settings.experiment)
+                experiment_id = (experiment.experiment_id if experiment is not None
+                                 else self.client.create_experiment(settings.experiment))
+                self.run_id = self.client.create_run(experiment_id, run_name=settings.run_name,
+                                                     tags={"clvmodels.command": command}).info.run_id
         except Exception as err:  # noqa: BLE001 - MlflowException, connection errors: a config to fix
             raise ConfigError(f"tracking.mlflow.uri {settings.uri!r}: MLflow refused it ({type(err).__name__}: "
                               f"{err}). Check the address; a local file store (file:///path) also needs "
