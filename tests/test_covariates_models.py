@@ -207,6 +207,36 @@ def test_pattern_hessian_equals_finite_differences_of_the_gradient(bg_data):
     np.testing.assert_allclose(H, (numeric + numeric.T) / 2, rtol=1e-6, atol=1e-6 * np.abs(H).max())
 
 
+@pytest.mark.parametrize("maths", [bgnbd, mbgnbd])
+def test_row_objective_and_hessian_with_continuous_covariates(bg_data, maths):
+    """The fused per-row objective (make_row_objective) equals loglik / loglik_grad summed, and
+    links.row_hessian equals central differences of the whole objective's gradient."""
+    from clvmodels.covariates import CovariateDesign
+    from clvmodels.likelihoods import links
+    data = bg_data.iloc[:2000]
+    design = CovariateDesign({"purchase": ["age", "promo"], "dropout": ["age"]})
+    matrices = design.fit_transform(data)
+    arrays = tuple(data[c].to_numpy(float) for c in ("frequency", "recency", "T"))
+    w = np.random.default_rng(4).integers(1, 4, len(data)).astype(float)
+    args = (maths.loglik, maths.loglik_grad, maths.PARAM_NAMES, links.LINKS["bgnbd"], arrays, matrices, w)
+    fused = links.row_objective(*args, make_row_objective=maths.make_row_objective)
+    plain = links.row_objective(*args)
+    vector = np.array([0.8, 6.0, 0.7, 2.5, 0.2, 0.3, -0.1])
+    (ll_f, g_f), (ll_p, g_p) = fused(vector), plain(vector)
+    assert ll_f == pytest.approx(ll_p, rel=1e-13)
+    np.testing.assert_allclose(g_f, g_p, rtol=1e-10, atol=1e-9)
+    H = links.row_hessian(fused, maths.PARAM_NAMES, vector)
+
+    def grad(v):
+        params = np.concatenate([np.exp(v[:4]), v[4:]])
+        g = fused(params)[1]
+        return -np.concatenate([g[:4] * params[:4], g[4:]])
+
+    v0 = np.concatenate([np.log(vector[:4]), vector[4:]])
+    numeric = np.column_stack([(grad(v0 + e) - grad(v0 - e)) / 2e-5 for e in np.eye(len(v0)) * 1e-5])
+    np.testing.assert_allclose(H, (numeric + numeric.T) / 2, rtol=1e-6, atol=1e-6 * np.abs(H).max())
+
+
 def test_fit_patterns_equals_fit_transform(bg_data):
     from clvmodels.covariates import CovariateDesign
     settings = {"purchase": ["channel", "promo", "age"], "dropout": ["channel"]}

@@ -297,6 +297,65 @@ def fused_objective(x, t_x, T, weights, *, first_purchase_dropout: bool):
     return total
 
 
+def make_row_objective(x, t_x, T, *, weights):
+    """``f(params) -> (sum of w * loglik, per-row gradient)`` with per-row parameters (covariates).
+
+    ``params = (r, alpha, a, b)`` where ``alpha`` and ``a`` may be arrays with one value per row
+    (:func:`clvmodels.likelihoods.links.row_objective`). The same algebra as :func:`make_objective`
+    (eq. 6 as ``log A + log1p(odds)``): the terms in ``x`` alone (``log G(r+x)``, ``digamma(r+x)``,
+    and those in ``a`` and ``b`` when ``a`` is one number) are tabulated per distinct ``x``; per row
+    remain three logarithms, one ``exp`` and one ``log1p``, instead of the separate passes of
+    :func:`loglik` and :func:`loglik_grad`. The gradient is per row and unweighted, as
+    :func:`loglik_grad` returns it (tested against it).
+    """
+    return fused_row_objective(x, t_x, T, weights, first_purchase_dropout=False)
+
+
+def fused_row_objective(x, t_x, T, weights, *, first_purchase_dropout: bool):
+    """:func:`make_row_objective` for BG/NBD, or with ``first_purchase_dropout`` for MBG/NBD."""
+    shift = 1.0 if first_purchase_dropout else 0.0
+    x, t_x, T, w = (np.asarray(v, dtype=float) for v in (x, t_x, T, weights))
+    ux, cx = np.unique(x, return_inverse=True)
+    cx = cx.ravel()
+    may_die = ((x + shift) > 0).astype(float)  # BG/NBD: customers without repeat purchases cannot
+    ux1 = np.where(ux + shift > 0, ux, 1.0 - shift)  # b + x1 - 1 + shift > 0 for every x
+    elapsed = T - t_x
+
+    def total(params):
+        r, alpha, a, b = params
+        alpha, a = np.asarray(alpha, dtype=float), np.asarray(a, dtype=float)
+        rx = r + x
+        log_alpha, log_aT = np.log(alpha), np.log(alpha + T)
+        gap = log_aT - np.log(alpha + t_x)
+        if a.ndim == 0:  # one a: its terms per distinct x
+            alive_x = gammaln(r + ux) - gammaln(r) + betaln(a, b + ux + shift) - betaln(a, b)
+            d_a_alive = (digamma(a + b) - digamma(a + b + ux + shift))[cx]
+            log_A = alive_x[cx]
+            log_odds = (np.log(a) - np.log(b + ux1 - 1 + shift))[cx] + rx * gap
+        else:
+            d_a_alive = digamma(a + b) - digamma(a + b + x + shift)
+            log_A = (gammaln(r + ux) - gammaln(r))[cx] + betaln(a, b + x + shift) - betaln(a, b)
+            log_odds = np.log(a) - np.log(b + ux1 - 1 + shift)[cx] + rx * gap
+        log_A += r * log_alpha - rx * log_aT
+        with np.errstate(over="ignore"):
+            odds = np.exp(log_odds) * may_die
+        softplus = np.log1p(odds)
+        if np.all(np.isfinite(softplus)):
+            dead = odds / (1.0 + odds)  # P(dropped out after t_x | history); 0 where it cannot
+        else:  # log-odds above 709, far from any fitted point
+            softplus = np.logaddexp(0.0, log_odds) * may_die
+            dead = np.exp(log_odds - np.logaddexp(0.0, log_odds)) * may_die
+        ll = w @ (log_A + softplus)
+        d_r = (digamma(r + ux) - digamma(r))[cx] + log_alpha - log_aT + dead * gap
+        d_alpha = r / alpha - rx / (alpha + T) - dead * rx * elapsed / ((alpha + T) * (alpha + t_x))
+        d_a = d_a_alive + dead / a
+        d_b = ((digamma(b + ux + shift) - digamma(b))[cx] + d_a_alive
+               + dead * (digamma(b + ux1 - 1 + shift) - digamma(b + ux1 + shift))[cx])
+        return ll, np.stack(np.broadcast_arrays(d_r, d_alpha, d_a, d_b), axis=-1)
+
+    return total
+
+
 def probability_of_purchases(params, t, n):
     """P(X(t) = n): probability of exactly ``n`` repeat purchases in ``(0, t]``, eq. (8).
 

@@ -56,7 +56,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["Link", "LINKS", "individual", "individual_params", "chain_rule", "pattern_objective",
-           "pattern_hessian", "row_objective"]
+           "pattern_hessian", "row_objective", "row_hessian"]
 
 
 @dataclass(frozen=True)
@@ -273,24 +273,31 @@ def pattern_hessian(total, param_names: Sequence[str], vector, hessian: Callable
 
 
 def row_objective(loglik: Callable, loglik_grad: Callable, param_names: Sequence[str], links: Sequence[Link],
-                  arrays: Sequence[np.ndarray], design, counts) -> Callable:
+                  arrays: Sequence[np.ndarray], design, counts, *, make_row_objective=None) -> Callable:
     """``sum(w * loglik)`` and its gradient with per-row parameters (any covariates).
 
     Needs ``loglik`` and ``loglik_grad`` that broadcast over parameter arrays (true of BG/NBD,
     MBG/NBD, BG/BB, sBG and Gamma-Gamma; not of Pareto/NBD, whose tails assume one ``alpha`` and
-    ``beta``). Same call and result as :func:`pattern_objective`.
+    ``beta``). Same call and result as :func:`pattern_objective`. Where the maths module has a
+    fused per-row version (``make_row_objective(*arrays, weights=w) -> f(params) -> (sum of w *
+    loglik, per-row gradient)``, BG/NBD and MBG/NBD), it replaces the two passes.
     """
     k = len(param_names)
     links = [link for link in links if link.role in design.matrices]
     index = {link.param: list(param_names).index(link.param) for link in links}
     w = np.asarray(counts, dtype=float)
+    fused = None if make_row_objective is None else make_row_objective(*arrays, weights=w)
+
+    def per_row(values):  # (sum of w * loglik, per-row gradient in the natural parameters)
+        if fused is not None:
+            return fused(values)
+        return w @ loglik(values, *arrays), loglik_grad(values, *arrays)
 
     def total(vector):
         base, coefficients = _split(vector, k, design)
         eta = design.linear_predictors(coefficients)
         values = individual_params(base, param_names, links, eta)
-        ll = w @ loglik(values, *arrays)
-        grad = loglik_grad(values, *arrays)
+        ll, grad = per_row(values)
         grad_base = w @ grad
         d_eta = {role: np.zeros(design.n_rows) for role in design.matrices}
         for link in links:
@@ -300,4 +307,47 @@ def row_objective(loglik: Callable, loglik_grad: Callable, param_names: Sequence
             d_eta[link.role] = d_eta[link.role] + d_row
         return ll, np.concatenate([grad_base, design.coefficient_gradient(d_eta)])
 
+    total.per_row, total.design, total.links, total.weights = per_row, design, links, w  # for row_hessian
     return total
+
+
+def row_hessian(total, param_names: Sequence[str], vector, step: float = 1e-5) -> np.ndarray:
+    """Hessian of ``-total`` (a :func:`row_objective`) in ``(log base parameters, coefficients)``.
+
+    As :func:`pattern_hessian`, with a "pattern" per row: row ``i``'s log-parameters are
+    ``B_i v`` and the Hessian is ``sum_i w_i B_i' H_i B_i``, ``H_i`` the row's own Hessian in its
+    log-parameters by central differences of the per-row gradient, all rows at once: ``2 k``
+    evaluations instead of ``2 (k + m)``.
+    """
+    k = len(param_names)
+    vector = np.asarray(vector, dtype=float)
+    base, coefficients = vector[:k], vector[k:]
+    design, links, w = total.design, total.links, total.weights
+    n, m = design.n_rows, len(coefficients)
+    values = individual_params(base, param_names, links, design.linear_predictors(coefficients))
+    H_rows = np.empty((n, k, k))
+    for j in range(k):
+        sides = []
+        for sign in (1.0, -1.0):
+            moved = list(values)
+            moved[j] = values[j] * np.exp(sign * step)
+            grad = total.per_row(moved)[1]
+            sides.append(grad * np.column_stack([np.broadcast_to(np.asarray(q, dtype=float), (n,)) for q in moved]))
+        H_rows[:, :, j] = -(sides[0] - sides[1]) / (2 * step)
+    H_rows = (H_rows + H_rows.transpose(0, 2, 1)) / 2 * w[:, None, None]
+    H = np.zeros((k + m, k + m))
+    H[:k, :k] = H_rows.sum(axis=0)
+    L = {}  # per linked parameter, d log theta_ij / d g: (n, m)
+    for link in links:
+        j = list(param_names).index(link.param)
+        L_j = np.zeros((n, m))
+        X = design.matrices[link.role]
+        for c, pos in enumerate(design.positions[link.role]):
+            L_j[:, pos] += link.sign * X[:, c]
+        L[j] = L_j
+    for j, L_j in L.items():
+        H[:k, k:] += H_rows[:, :, j].T @ L_j
+        for l, L_l in L.items():
+            H[k:, k:] += L_j.T @ (H_rows[:, j, l][:, None] * L_l)
+    H[k:, :k] = H[:k, k:].T
+    return (H + H.T) / 2

@@ -12,7 +12,7 @@ import numpy as np
 from scipy.special import betaln, digamma, expit, gammaln
 
 from ._unique import on_unique_pairs
-from .bgnbd import _growth, _simulate, fused_objective
+from .bgnbd import _growth, _simulate, fused_objective, fused_row_objective
 from ._nbd import nbd_log_pmf, nbd_tail
 
 PARAM_NAMES = ("r", "alpha", "a", "b")
@@ -54,6 +54,12 @@ def make_objective(x, t_x, T, *, weights):
     (:func:`clvmodels.likelihoods.bgnbd.make_objective`) with the dropout at the first purchase.
     Equals ``weights @ loglik`` and ``weights @ loglik_grad`` (tested)."""
     return fused_objective(x, t_x, T, weights, first_purchase_dropout=True)
+
+
+def make_row_objective(x, t_x, T, *, weights):
+    """Fused ``sum(w * loglik)`` and per-row gradient with per-row ``alpha`` and ``a`` (covariates):
+    :func:`clvmodels.likelihoods.bgnbd.make_row_objective` with the dropout at the first purchase."""
+    return fused_row_objective(x, t_x, T, weights, first_purchase_dropout=True)
 
 
 def probability_alive(params, x, t_x, T):

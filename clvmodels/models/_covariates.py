@@ -189,7 +189,7 @@ def _objective(model, arrays, patterns: CovariateMatrices, codes: np.ndarray, co
             "not ready). Bin the continuous column into a few categories (e.g. pandas.qcut(column, 5)) and pass "
             "it as a categorical covariate, or use BetaGeoModel, which fits continuous covariates.")
     return _links.row_objective(model._loglik, model._loglik_grad, model.param_names, links, arrays, design,
-                                counts)
+                                counts, make_row_objective=model._make_row_objective)
 
 
 def _mean_negative(total, n: float, k: int, penalty: float, scale: np.ndarray):
@@ -219,6 +219,12 @@ def _hessian(model, total, objective, v, n: float, penalty: float, scale: np.nda
         params = np.concatenate([np.exp(v[:k]), v[k:]])
         with np.errstate(all="ignore"):
             h = _links.pattern_hessian(total, model.param_names, params, model._hessian)
+        h[k:, k:] += np.diag(2 * penalty / scale ** 2)
+        return h
+    if hasattr(total, "per_row"):
+        params = np.concatenate([np.exp(v[:k]), v[k:]])
+        with np.errstate(all="ignore"):
+            h = _links.row_hessian(total, model.param_names, params)
         h[k:, k:] += np.diag(2 * penalty / scale ** 2)
         return h
     size = len(v)
@@ -298,7 +304,7 @@ def _fit(model, frame, columns, weights, problems: list[str]) -> None:
             part = _objective(model, tuple(a[used] for a in arrays), internal, row_codes[used], sample[used])
             objective = _mean_negative(part, sample[used].sum(), k, penalty, scale)
             warm = None
-            if not hasattr(part, "parts"):  # a pattern objective's Hessian is cheap: taken at the start
+            if not hasattr(part, "parts") and not hasattr(part, "per_row"):  # cheap Hessians: taken at the start
                 warm = _bfgs(objective, v, gtol=_WARM_START_GTOL, max_iter=model.max_iter)
             if warm is None or (np.isfinite(warm.fun) and np.max(np.abs(warm.jac)) <= _GRAD_TOL):
                 if warm is not None:

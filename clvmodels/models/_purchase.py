@@ -42,6 +42,8 @@ class PurchaseModel(MLEModel):
             cls._loglik_grad = staticmethod(maths.loglik_grad)
             if hasattr(maths, "make_objective"):
                 cls._make_objective = staticmethod(maths.make_objective)
+            if hasattr(maths, "make_row_objective"):
+                cls._make_row_objective = staticmethod(maths.make_row_objective)
 
     def _data_problem(self, columns, weights):
         """Some customer repeats, and some customer was observed for a while (``T > 0``). Without repeat purchases nothing tells how often customers buy nor

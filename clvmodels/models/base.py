@@ -166,6 +166,9 @@ class MLEModel:
     #: returns ``f(params) -> (sum of w * loglik, its gradient)``, precomputing what depends on
     #: the data only. Without it, ``_loglik`` and ``_loglik_grad`` are summed.
     _make_objective = None
+    #: Optional fused objective with per-row parameters (covariates), see
+    #: :func:`clvmodels.likelihoods.links.row_objective`.
+    _make_row_objective = None
 
     @classmethod
     def simulate_summary(cls, params, n: int, *, rng) -> pd.DataFrame:  # pragma: no cover - abstract
