@@ -453,6 +453,25 @@ def test_rescaling_time_changes_only_the_rate_parameter(bg_data):
     np.testing.assert_allclose(in_days[others], weeks[others], rtol=1e-5, atol=1e-6)
 
 
+def test_rescaling_time_pareto_nbd_changes_only_alpha_and_beta():
+    data = _purchase_data(pareto_nbd, (0.8, 6.0, 0.6, 12.0), 2500, seed=18, continuous=False, dropout_param=3)
+    days = data.assign(recency=data["recency"] * 7.0, T=data["T"] * 7.0)
+    settings = {"purchase_covariates": ["channel", "promo"], "dropout_covariates": ["promo"]}
+    weeks = clv.ParetoNBDModel(**settings).fit(data).params_
+    in_days = clv.ParetoNBDModel(**settings).fit(days).params_
+    for rate in ("alpha", "beta"):
+        assert in_days[rate] == pytest.approx(7.0 * weeks[rate], rel=1e-5)
+    others = [n for n in weeks.index if n not in ("alpha", "beta")]
+    np.testing.assert_allclose(in_days[others], weeks[others], rtol=1e-5, atol=1e-6)
+
+
+def test_mbgnbd_recovers_a_continuous_covariate():
+    data = _purchase_data(mbgnbd, (0.8, 6.0, 0.7, 2.5), 6000, seed=19)
+    model = clv.ModifiedBetaGeoModel(purchase_covariates=["channel", "promo", "age"],
+                                     dropout_covariates=["channel"]).fit(data)
+    _within_3se(model, TRUE_PURCHASE)
+
+
 # -- settings ---------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("model, settings, message", [
