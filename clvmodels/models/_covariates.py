@@ -236,6 +236,43 @@ def _hessian(model, total, objective, v, n: float, penalty: float, scale: np.nda
     return (h + h.T) / 2
 
 
+def _optimum(model, total, objective, v, hess_inv, n, penalty, scale, gtol, loose):
+    """BFGS to the ``loose`` tolerance, then Newton steps with the Hessian there (which the
+    covariance needs anyway) to ``gtol``: the last digits come from a few gradient evaluations
+    instead of BFGS iterations; where a Newton step does not improve, BFGS goes on to ``gtol``.
+
+    Returns the optimiser's result (``x``, ``fun``, ``jac``, ``nit``) and the Hessian of the total
+    penalised negative log-likelihood used for the covariance.
+    """
+    result = _bfgs(objective, v, gtol=loose, max_iter=model.max_iter, hess_inv=hess_inv)
+    if not np.isfinite(result.fun):
+        return result, np.full((len(v), len(v)), np.nan)
+    hessian = _hessian(model, total, objective, result.x, n, penalty, scale)
+    x, fun, jac = result.x, result.fun, result.jac
+    try:
+        ok = np.all(np.isfinite(hessian)) and np.linalg.eigvalsh(hessian).min() > 0
+        for _ in range(3):
+            if not ok or np.max(np.abs(jac)) <= gtol:
+                break
+            candidate = x - np.linalg.solve(hessian, jac * n)
+            f_new, g_new = objective(candidate)
+            if not (np.isfinite(f_new) and f_new <= fun + 1e-12 * max(1.0, abs(fun))):
+                break
+            x, fun, jac = candidate, f_new, g_new
+    except np.linalg.LinAlgError:
+        pass
+    if np.max(np.abs(jac)) <= gtol:
+        result.x, result.fun, result.jac = x, fun, jac
+        return result, hessian
+    inverse = None
+    if np.all(np.isfinite(hessian)) and np.linalg.eigvalsh(hessian).min() > 0:
+        inverse = np.linalg.inv(hessian / n)
+        inverse = (inverse + inverse.T) / 2
+    more = _bfgs(objective, x, gtol=gtol, max_iter=model.max_iter, hess_inv=inverse)
+    more.nit += result.nit
+    return more, _hessian(model, total, objective, more.x, n, penalty, scale)
+
+
 def _sample(counts: np.ndarray, customers: float):
     from .base import _GOLDEN
     share = customers / counts.sum()
@@ -314,10 +351,9 @@ def _fit(model, frame, columns, weights, problems: list[str]) -> None:
                     inverse = np.linalg.inv(hessian)
                     hess_inv = (inverse + inverse.T) / 2
     objective = _mean_negative(total, n, k, penalty, scale)
-    result = _bfgs(objective, v, gtol=_GTOL, max_iter=model.max_iter, hess_inv=hess_inv)
+    result, hessian = _optimum(model, total, objective, v, hess_inv, n, penalty, scale, _GTOL, _WARM_START_GTOL)
     if not np.isfinite(result.fun) or np.max(np.abs(result.jac)) > _GRAD_TOL:
         raise ConvergenceError(model._convergence_message(result, result.jac))
-    hessian = _hessian(model, total, objective, result.x, n, penalty, scale)
     v = _newton_polish(result.x, result.jac * n, hessian)
     internal_params = np.concatenate([np.exp(v[:k]), v[k:]])
     with np.errstate(all="ignore"):
