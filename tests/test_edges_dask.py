@@ -80,3 +80,29 @@ def test_dask_refuses_a_customer_in_two_summary_files(tmp_path, scheduler, capsy
         err = capsys.readouterr().err
         assert "more than once" in err and f"'{s['customer_id'][999]}'" in err and "Traceback" not in err
         assert not (tmp_path / out / "scores.parquet").exists()
+
+
+def test_dask_refuses_padded_text_ids_equal_to_integer_ids_and_strips_spaces(tmp_path, scheduler, capsys):
+    """Like the pandas engine: int 4 in one Parquet file and '00004' in another stop the job naming
+    both files; ids padded with spaces are stripped, and the stripped and merged ids are counted the
+    same way in the manifest."""
+    tx = clvmodels.datasets.load_cdnow_transactions()[["customer_id", "date", "amount"]].drop_duplicates()
+    (tmp_path / "in").mkdir()
+    multi = int(tx["customer_id"].value_counts().pipe(lambda c: c[c > 1]).index.min())
+    rows = tx.index[tx["customer_id"] == multi]
+    tx.drop(rows[1:]).to_parquet(tmp_path / "in" / "a.parquet")
+    tx.loc[rows[1:]].assign(customer_id=f"{multi:05d}").to_parquet(tmp_path / "in" / "b.parquet")
+    dask = f"{{type: dask, scheduler: '{scheduler}', partitions: 3}}"
+    assert cli.main(["run", _config(tmp_path, tmp_path / "in", "d1", dask), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "a.parquet" in err and "b.parquet" in err and f"'{multi:05d}'" in err and "customer_id_dtype" in err
+    padded = tx.astype({"customer_id": str})
+    padded.loc[padded.index[::2], "customer_id"] = " " + padded["customer_id"] + " "
+    padded.to_csv(tmp_path / "spaced.csv", index=False)
+    for engine, out in (("{type: pandas}", "p"), (dask, "d")):
+        assert cli.main(["run", _config(tmp_path, tmp_path / "spaced.csv", out, engine), "--no-progress"]) == 0
+    capsys.readouterr()
+    expected, got = (json.loads((tmp_path / d / "manifest.json").read_text()) for d in ("p", "d"))
+    assert got["input"]["ids_stripped"] == expected["input"]["ids_stripped"] > 1000
+    assert got["input"]["ids_merged"] == expected["input"]["ids_merged"] > 1000
+    assert got["customers"]["scored"] == expected["customers"]["scored"] == 2357

@@ -323,3 +323,49 @@ def test_kpis_use_the_inputs_date_format_and_exclusions(tmp_path, capsys):
     assert len(retention) == 9  # January to September 1997
     segments = pd.read_csv(tmp_path / "out" / "kpis" / "customer_segments.csv", dtype={"customer_id": "str"})
     assert len(segments) == 2357 and set(segments["customer_id"]) == set(_scores(tmp_path)["customer_id"])
+
+
+# -- ids of different kinds across files, ids padded with whitespace (issue 12, breaks 5 and 9) ----
+
+def test_zero_padded_text_id_equal_to_an_integer_id_in_another_file_is_refused(tmp_path, capsys):
+    """Customer 4 as int64 in a.parquet and '00004' as text in b.parquet: read as text they would be
+    two customers, silently; the job stops (exit 2) naming both files, the count, an example and
+    both remedies. With customer_id_dtype: integer they are one customer."""
+    d = tmp_path / "in"
+    d.mkdir()
+    numbers = BASE.assign(customer_id=BASE["customer_id"].str[1:].astype(int))
+    counts = numbers["customer_id"].value_counts()
+    who = int(counts[counts > 1].index.min())  # a customer with several rows
+    in_a = (numbers["customer_id"] % 2 == 1) & (numbers["customer_id"] != who)
+    in_a[numbers.index[numbers["customer_id"] == who][0]] = True
+    numbers[in_a].to_parquet(d / "a.parquet")  # int64 ids, one row of customer `who`
+    text = numbers[~in_a].astype({"customer_id": str})
+    text.loc[text["customer_id"] == str(who), "customer_id"] = f"{who:05d}"  # the others, zero-padded
+    text.to_parquet(d / "b.parquet")
+    code, err = _run(tmp_path, d, capsys)
+    assert code == 2 and "Traceback" not in err
+    assert "a.parquet" in err and "b.parquet" in err and "1 text id(s)" in err and f"'{who:05d}'" in err
+    assert "input.customer_id_dtype: integer" in err and "fix the job that writes" in err
+    code, err = _run(tmp_path, d, capsys, "customer_id_dtype: integer")
+    assert code == 0, err
+    assert len(_scores(tmp_path)) == 2357
+
+
+def test_ids_with_surrounding_spaces_are_stripped_counted_and_merged(tmp_path, capsys, caplog):
+    """' c4' and 'c4' are one customer: whitespace around an id is stripped, the changed ids and the
+    merged customers are counted in the manifest and named in a warning."""
+    tx = BASE.copy()
+    tx.loc[tx.index[::2], "customer_id"] = " " + tx["customer_id"]  # half the rows padded
+    tx.loc[tx.index[1], "customer_id"] = "c9999 "  # padded, no unpadded twin
+    tx.to_csv(tmp_path / "tx.csv", index=False)
+    with caplog.at_level(logging.WARNING, logger="clvmodels"):
+        code, err = _run(tmp_path, tmp_path / "tx.csv", capsys)
+    assert code == 0, err
+    scores = _scores(tmp_path)
+    assert not scores["customer_id"].str.contains(" ").any() and "c9999" in set(scores["customer_id"])
+    padded = tx["customer_id"][tx["customer_id"].str.contains(" ")]
+    merged = padded.str.strip()[padded.str.strip().isin(tx["customer_id"])].nunique()
+    m = _manifest(tmp_path)
+    assert m["input"]["ids_stripped"] == padded.nunique() and m["input"]["ids_merged"] == merged > 1000
+    assert len(scores) == tx["customer_id"].str.strip().nunique()
+    assert any(f"{padded.nunique()} customer id(s)" in r.message and "merged" in r.message for r in caplog.records)

@@ -18,7 +18,11 @@ Which files are read (:func:`resolve_files`):
 - two files with the same content (same SHA-256) in one job are refused, naming both.
 
 Customer ids are read as text unless ``input.customer_id_dtype: integer``
-(:func:`clvmodels.data.ids.normalise_ids`), the same way for every file and both engines.
+(:func:`clvmodels.data.ids.normalise_ids`), the same way for every file and both engines. Text ids
+lose surrounding whitespace; the ids changed and the customers merged by that are counted in the
+manifest (``input.ids_stripped``, ``input.ids_merged``) and logged as a warning
+(:func:`warn_stripped_ids`). Integer ids in one file and zero-padded text ids equal to them as
+numbers in another (``4`` and ``'00004'``) are refused (:func:`check_cross_kind_ids`).
 """
 
 from __future__ import annotations
@@ -36,7 +40,8 @@ import numpy as np
 import pandas as pd
 
 from .. import datasets
-from ..data.ids import ID_DTYPES, normalise_ids
+from ..data.ids import (ID_DTYPES, changed_id_keys, cross_kind_error, id_strip_counts, normalise_ids,
+                        padded_numbers)
 from ..data.transactions import prepare_transactions
 from ..data.validation import MAX_EXAMPLES, check_summary, require_columns
 from ..exceptions import DataError, EmptyDataError, ExcludedRowsWarning, InvalidValueError
@@ -56,6 +61,9 @@ class Source:
     files: list[dict] = field(default_factory=list)
     dataset: str | None = None
     skipped: list[dict] = field(default_factory=list)
+    #: Distinct raw ids changed by stripping whitespace, and customers merged by it.
+    ids_stripped: int = 0
+    ids_merged: int = 0
 
     @property
     def rows(self) -> int:
@@ -68,6 +76,8 @@ class Source:
         out = {**out, "files": self.files, "rows": self.rows}
         if self.skipped:
             out["skipped"] = self.skipped
+        if self.ids_stripped:
+            out.update(ids_stripped=self.ids_stripped, ids_merged=self.ids_merged)
         return out
 
 
@@ -251,11 +261,57 @@ def check_parquet(file: Path, cfg) -> int:
 _check_parquet = check_parquet  # former private name
 
 
-def normalise_frame(frame: pd.DataFrame, cfg, *, what: str) -> pd.DataFrame:
+#: Column added by ``normalise_frame(..., with_changes=True)``: :func:`changed_id_keys` per row.
+ID_CHANGES = "__clvmodels_id_changed"
+
+
+def normalise_frame(frame: pd.DataFrame, cfg, *, what: str, with_changes: bool = False) -> pd.DataFrame:
     """The frame with its customer id column read as ``input.customer_id_dtype`` says (text by
-    default); the one conversion every file, dataset and engine goes through."""
-    ids = normalise_ids(frame[cfg.customer_id], cfg.customer_id_dtype, column=cfg.customer_id, what=what)
-    return frame.assign(**{cfg.customer_id: ids})
+    default); the one conversion every file, dataset and engine goes through. ``with_changes``
+    adds the column :data:`ID_CHANGES` marking the rows whose id lost whitespace."""
+    raw = frame[cfg.customer_id]
+    ids = normalise_ids(raw, cfg.customer_id_dtype, column=cfg.customer_id, what=what)
+    out = frame.assign(**{cfg.customer_id: ids})
+    if with_changes:
+        out[ID_CHANGES] = changed_id_keys(raw, ids)
+    return out
+
+
+def id_kind(dtype) -> str:
+    """``"number"`` for an id column read as numbers (a Parquet int or float column), else ``"text"``."""
+    numeric = pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+    return "number" if numeric else "text"
+
+
+def check_cross_kind_ids(text_ids: dict, number_ids: dict, cfg) -> None:
+    """Refuse zero-padded text ids of one file equal as numbers to integer ids of another.
+
+    ``text_ids`` maps files whose ids were text to their :func:`~clvmodels.data.ids.padded_numbers`,
+    ``number_ids`` files whose ids were numbers to a function telling which of a set of plain
+    numbers (text) they hold. Only with text ids (the default); ``customer_id_dtype: integer``
+    merges them by rule.
+    """
+    if cfg.customer_id_dtype != "string" or not text_ids or not number_ids:
+        return
+    for text_file, padded in text_ids.items():
+        if not len(padded):
+            continue
+        for number_file, holds in number_ids.items():
+            hits = padded[padded["number"].isin(holds(padded["number"].unique()))]
+            if len(hits):
+                raise cross_kind_error(hits, integer_file=number_file, text_file=text_file, column=cfg.customer_id)
+
+
+def warn_stripped_ids(stripped: int, merged: int, cfg) -> None:
+    """Log the ids that lost surrounding whitespace and the customers merged by it."""
+    if not stripped:
+        return
+    merged_text = (f"; {merged} customer(s) were written both with and without it (or with different padding) "
+                   "and are now merged into one customer each" if merged
+                   else "; none now equals another id, so no customers were merged")
+    logger.warning("%d customer id(s) in column %r had surrounding whitespace, stripped (whitespace is not part "
+                   "of an id)%s. Counted in the manifest (input.ids_stripped, input.ids_merged); fix the writer "
+                   "of the file if the padding is not expected.", stripped, cfg.customer_id, merged_text)
 
 
 def id_dtype(cfg) -> str:
@@ -279,17 +335,28 @@ def read_frame(cfg) -> tuple[pd.DataFrame, Source]:
     files = resolve_files(cfg, source)
     digests = [sha256_of(f) for f, _ in files]
     check_distinct_files(files, digests)
+    text_ids, number_ids = {}, {}
     for (file, fmt), digest in zip(files, digests):
         if fmt == "parquet":
             check_parquet(file, cfg)
             part = pd.read_parquet(file, columns=columns)
         else:
             part = read_csv(file, columns, cfg)
-        parts.append(normalise_frame(part, cfg, what=str(file)))
+        kind = id_kind(part[cfg.customer_id].dtype)
+        part = normalise_frame(part, cfg, what=str(file), with_changes=True)
+        if kind == "text":
+            text_ids[file] = padded_numbers(part[cfg.customer_id])
+        else:
+            number_ids[file] = lambda values, ids=part[cfg.customer_id]: values[np.isin(values, ids.unique())]
+        parts.append(part)
         source.files.append(file_entry(file, fmt, len(part), digest))
+    check_cross_kind_ids(text_ids, number_ids, cfg)
     frame = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
     if len(frame) == 0:
         raise EmptyDataError(f"input.path {cfg.path!r}: the {len(parts)} file(s) hold no rows.")
+    keys = frame.pop(ID_CHANGES).to_numpy()
+    source.ids_stripped, source.ids_merged = id_strip_counts(frame[cfg.customer_id], keys)
+    warn_stripped_ids(source.ids_stripped, source.ids_merged, cfg)
     return frame, source
 
 

@@ -6,9 +6,13 @@ the batch reader (both engines) and the data layer call them.
 
 - :func:`check_id_kinds` refuses an object column that mixes numbers and text (``1`` and ``'1'``
   would otherwise be two customers, or one, depending on the reader);
-- :func:`normalise_ids` turns a column into text (``"string"``: integers become their decimal text)
-  or into nullable integers (``"integer"``: text must hold whole numbers), keeping missing ids
-  missing so the data layer counts them.
+- :func:`normalise_ids` turns a column into text (``"string"``: integers become their decimal text,
+  surrounding whitespace is stripped) or into nullable integers (``"integer"``: text must hold whole
+  numbers), keeping missing ids missing so the data layer counts them;
+- :func:`changed_id_keys` and :func:`id_strip_counts` count the ids that stripping changed and the
+  customers it merged (for the manifest and a warning);
+- :func:`cross_kind_error` refuses integer ids in one file and zero-padded text ids in another that
+  are equal as numbers (``4`` and ``'00004'``): one customer or two, only the user can say.
 """
 
 from __future__ import annotations
@@ -55,7 +59,11 @@ def normalise_ids(ids: pd.Series, mode: IdDtype = "string", *, column: str, what
         The id column as read.
     mode : {"string", "integer"}
         ``"string"``: integer ids become their decimal text (``7`` -> ``'7'``), text is kept as is
-        (``'007'`` stays ``'007'``). ``"integer"``: every id must be a whole number (text such as
+        (``'007'`` stays ``'007'``) except for surrounding whitespace, which is not part of an id and
+        is stripped (``' 007 '`` -> ``'007'``; a writer's padding must not split a customer in two).
+        Ids that stripping makes equal are one customer: the batch reader counts them
+        (:func:`id_strip_counts`), lists the count in the manifest (``input.ids_stripped``,
+        ``input.ids_merged``) and logs a warning. ``"integer"``: every id must be a whole number (text such as
         ``'007'`` becomes ``7``); anything else is an error naming the column, the count and examples.
     column, what : str
         Column and table named in messages.
@@ -76,7 +84,7 @@ def normalise_ids(ids: pd.Series, mode: IdDtype = "string", *, column: str, what
 def _as_text(ids: pd.Series, *, column: str, what: str) -> pd.Series:
     dtype = ids.dtype
     if isinstance(dtype, pd.StringDtype) or dtype == ID_DTYPES["string"]:
-        return ids.astype("str") if dtype != "str" else ids
+        return _strip(ids.astype("str") if dtype != "str" else ids)
     if pd.api.types.is_bool_dtype(dtype):
         raise InvalidValueError(f"{what}: column {column!r} holds true/false values, not customer ids. "
                                 "Point input.customer_id at the id column.")
@@ -94,8 +102,72 @@ def _as_text(ids: pd.Series, *, column: str, what: str) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(dtype):
         raise InvalidValueError(f"{what}: column {column!r} holds dates, not customer ids. "
                                 "Point input.customer_id at the id column.")
-    # object columns of text (or of numbers only, e.g. Decimal): their text form.
-    return ids.astype("str").where(ids.notna(), np.nan).astype("str")
+    # object columns of text (or of numbers only, e.g. Decimal): their text form, stripped.
+    return _strip(ids.astype("str").where(ids.notna(), np.nan).astype("str"))
+
+
+def _strip(text: pd.Series) -> pd.Series:
+    """Text ids without surrounding whitespace (a copy only when some id has any)."""
+    if not len(text):
+        return text
+    padded = text.str.match(r"\s|.*\s$").fillna(False).to_numpy(dtype=bool)
+    return text.str.strip() if padded.any() else text
+
+
+def changed_id_keys(raw: pd.Series, ids: pd.Series) -> np.ndarray:
+    """Per row, a 64-bit hash of the raw id where normalising changed its text (surrounding
+    whitespace stripped), 0 elsewhere; :func:`id_strip_counts` turns these into counts."""
+    keys = np.zeros(len(raw), dtype=np.uint64)
+    if not len(raw) or not (raw.dtype == object or isinstance(raw.dtype, pd.StringDtype) or raw.dtype == "str"):
+        return keys
+    text = raw.astype("str")
+    changed = (raw.notna() & ids.notna()).to_numpy() & (text.to_numpy() != ids.astype("str").to_numpy())
+    if changed.any():
+        keys[changed] = pd.util.hash_pandas_object(text[changed], index=False).to_numpy() | np.uint64(1)
+    return keys
+
+
+def id_strip_counts(ids: pd.Series, keys: np.ndarray) -> tuple[int, int]:
+    """How many distinct raw ids stripping changed, and how many customers it merged.
+
+    ``keys`` comes from :func:`changed_id_keys`. A customer is merged when its rows carry two
+    raw forms (``' 4'`` and ``'4'``, or ``' 4'`` and ``'4 '``). Exact when every row of a customer
+    is passed (the Dask engine calls it per partition after the shuffle by customer).
+    """
+    keys = np.asarray(keys, dtype=np.uint64)
+    changed = keys != 0
+    if not changed.any():
+        return 0, 0
+    ids = pd.Series(pd.Series(ids).array)
+    touched = ids.isin(pd.unique(ids[changed])).to_numpy()
+    forms = pd.DataFrame({"c": ids[touched].to_numpy(), "k": keys[touched]}).drop_duplicates()
+    return int(pd.unique(keys[changed]).size), int((forms.groupby("c").size() > 1).sum())
+
+
+_NUMBER = r"[+-]?\d+"
+
+
+def padded_numbers(ids: pd.Series) -> pd.DataFrame:
+    """The distinct text ids that are whole numbers not written in their plain form (``'00004'``,
+    ``'+4'``), with that form (``'4'``): columns ``id`` and ``number``."""
+    values = pd.Series(pd.unique(ids.dropna().astype("str")), dtype="str")
+    values = values[values.str.fullmatch(_NUMBER).fillna(False).to_numpy(dtype=bool)]
+    plain = values.str.replace(r"^\+", "", regex=True).str.replace(r"^(-?)0+(?=\d)", r"\1", regex=True)
+    plain = plain.where(plain != "-0", "0")
+    keep = (plain != values).to_numpy()
+    return pd.DataFrame({"id": values[keep].to_numpy(), "number": plain[keep].to_numpy()})
+
+
+def cross_kind_error(pairs: pd.DataFrame, *, integer_file, text_file, column: str) -> InvalidValueError:
+    """The message for integer ids in ``integer_file`` equal as numbers to zero-padded text ids in
+    ``text_file`` (``pairs``: columns ``id``, ``number`` of :func:`padded_numbers`)."""
+    shown = ", ".join(f"{n} and {i!r}" for i, n in pairs.head(MAX_EXAMPLES).itertuples(index=False))
+    return InvalidValueError(
+        f"column {column!r}: {integer_file} holds customer ids as integers and {text_file} as text, and "
+        f"{len(pairs)} text id(s) with leading zeros (or a '+') equal an integer id as numbers (e.g. {shown}). "
+        "Ids are read as text, so these would be scored as two customers each; whether they are one customer "
+        "only the data can say. Set input.customer_id_dtype: integer to read every id as a number (merging "
+        "them), or fix the job that writes the files so that every file writes ids of one kind.")
 
 
 def _as_integer(ids: pd.Series, *, column: str, what: str) -> pd.Series:

@@ -36,9 +36,11 @@ from ...data.transactions import Exclusions, Transactions, cutoff, end_point, pa
 from ...data.validation import invalid_rows_error
 from ...exceptions import ConfigError, EmptyDataError, InvalidValueError
 from ..fitting import fit_models
-from ..inputs import (Source, check_distinct_files, check_parquet, duplicate_rows, file_entry, id_dtype,
-                      needed_columns, normalise_frame, prepare_summary, read_csv, resolve_files, row_keys,
-                      sha256_of, summary_duplicates_error, warn_duplicates)
+from ...data.ids import id_strip_counts, padded_numbers
+from ..inputs import (ID_CHANGES, Source, check_cross_kind_ids, check_distinct_files, check_parquet,
+                      duplicate_rows, file_entry, id_dtype, needed_columns, normalise_frame,
+                      prepare_summary, read_csv, resolve_files, row_keys, sha256_of, summary_duplicates_error,
+                      warn_duplicates, warn_stripped_ids)
 from ..progress import Progress
 from ..scoring import score_chunks
 from . import Summaries
@@ -108,9 +110,10 @@ def prepare_partition(part: pd.DataFrame, cfg) -> pd.DataFrame:
         mark("non_numeric_amount", np.isnan(amounts) & ~missing)
         mark("infinite_amount", np.isinf(amounts))
         mark("negative_amount", amounts < 0)
+    changed = part[ID_CHANGES].to_numpy(dtype=np.uint64) if ID_CHANGES in part else np.zeros(len(part), np.uint64)
     out = pd.DataFrame({"customer": part[cfg.customer_id].array,
                         "stamp": dates.to_numpy(dtype="datetime64[ns]"),
-                        "reason": code, "key": row_keys(part, cfg)}, index=part.index)
+                        "reason": code, "key": row_keys(part, cfg), "id_changed": changed}, index=part.index)
     if amounts is not None:
         out["amount"] = amounts
     return out
@@ -160,6 +163,8 @@ def account_partition(part: pd.DataFrame, *, end: pd.Timestamp) -> pd.DataFrame:
     customers = part.loc[known, "customer"]
     records.append(("in_input", "", int(customers.nunique())))
     records.append(("duplicates", "", int(part["duplicate"].sum())))
+    stripped, merged = id_strip_counts(part["customer"], part["id_changed"].to_numpy())
+    records += [("ids_stripped", "", stripped), ("ids_merged", "", merged)]
     seen = customers[used[known]].unique()
     lost = ~customers.isin(seen).to_numpy()
     if lost.any():
@@ -175,6 +180,14 @@ def _summary_duplicates(part: pd.DataFrame, column: str) -> pd.DataFrame:
     """Customers listed more than once in a partition holding all rows of its customers."""
     dup = part[column].duplicated()
     return pd.DataFrame({"count": [int(dup.sum())], "examples": [part.loc[dup, column].head(3).tolist()]})
+
+
+def _arrow_id_kind(dtype) -> str:
+    """:func:`~clvmodels.batch.inputs.id_kind` of a Parquet column's arrow type."""
+    import pyarrow as pa
+
+    t = dtype.value_type if pa.types.is_dictionary(dtype) else dtype
+    return "number" if pa.types.is_integer(t) or pa.types.is_floating(t) else "text"
 
 
 def _score_partition(part, customer_model, spend_model, predictions, time_unit, chunk_size):
@@ -232,11 +245,15 @@ class DaskEngine:
             import pyarrow.parquet as pq
 
             groups: dict[str, list[str]] = {}  # files of one schema are read together
+            kinds = {}
             for (file, _), digest in zip(files, digests):
                 rows = check_parquet(file, cfg)
                 source.files.append(file_entry(file, "parquet", rows, digest))
                 schema = pq.ParquetFile(file).schema_arrow
                 groups.setdefault(str([schema.field(c).type for c in columns]), []).append(str(file))
+                kinds[file] = _arrow_id_kind(schema.field(cfg.customer_id).type)
+            if len(set(kinds.values())) > 1:
+                self._check_cross_kind(kinds, cfg)
             parts = [self._normalised(dd.read_parquet(group, columns=columns), cfg) for group in groups.values()]
             ddf = parts[0] if len(parts) == 1 else dd.concat(parts)
         else:
@@ -250,10 +267,33 @@ class DaskEngine:
         return ddf, source
 
     @staticmethod
+    def _check_cross_kind(kinds: dict, cfg) -> None:
+        """:func:`~clvmodels.batch.inputs.check_cross_kind_ids` over Parquet files whose id columns
+        differ in kind: only then, each file's id column is read here, one file at a time."""
+        import pyarrow.parquet as pq
+
+        def ids_of(file) -> pd.Series:
+            return pq.read_table(file, columns=[cfg.customer_id]).column(0).to_pandas()
+
+        text_ids = {f: padded_numbers(normalise_frame(ids_of(f).to_frame(cfg.customer_id), cfg, what=str(f))
+                                      [cfg.customer_id]) for f, kind in kinds.items() if kind == "text"}
+
+        def holds(file):
+            return lambda values: values[np.isin(values, normalise_frame(
+                ids_of(file).to_frame(cfg.customer_id), cfg, what=str(file))[cfg.customer_id].unique())]
+
+        check_cross_kind_ids(text_ids, {f: holds(f) for f, kind in kinds.items() if kind == "number"}, cfg)
+
+    @staticmethod
     def _normalised(ddf, cfg):
-        """``ddf`` with its customer ids normalised partition by partition (as the pandas engine's files)."""
+        """``ddf`` with its customer ids normalised partition by partition (as the pandas engine's
+        files); a transaction log also gets the column marking ids that lost whitespace."""
+        with_changes = cfg.kind != "summary"
         meta = ddf._meta.assign(**{cfg.customer_id: pd.Series([], dtype=id_dtype(cfg))})
-        return ddf.map_partitions(normalise_frame, cfg, what=f"input.path {cfg.path!r}", meta=meta)
+        if with_changes:
+            meta[ID_CHANGES] = np.array([], dtype=np.uint64)
+        return ddf.map_partitions(normalise_frame, cfg, what=f"input.path {cfg.path!r}", with_changes=with_changes,
+                                  meta=meta)
 
     def _partitions(self, rows: int) -> int:
         return self.settings.partitions or max(2 * self.n_workers, math.ceil(rows / 2_000_000))
@@ -310,6 +350,11 @@ class DaskEngine:
             excluded_rows = self._counts(accounts, "rows")
             n_duplicates = int(accounts.loc[accounts["what"] == "duplicates", "count"].sum())
             warn_duplicates(n_duplicates, inp)
+            if inp.dataset is None:
+                source.ids_stripped, source.ids_merged = (
+                    int(accounts.loc[accounts["what"] == key, "count"].sum()) for key in ("ids_stripped", "ids_merged"))
+            warn_stripped_ids(source.ids_stripped, source.ids_merged, inp)
+            out.input = {"kind": inp.kind, **source.to_dict()}
             out.rows = {"read": source.rows, "used": source.rows - sum(excluded_rows.values()),
                         "duplicates": n_duplicates, "excluded": excluded_rows}
             out.customers = {"in_input": int(accounts.loc[accounts["what"] == "in_input", "count"].sum()),
@@ -330,7 +375,7 @@ class DaskEngine:
     def _prepared_meta(ddf, inp) -> pd.DataFrame:
         meta = pd.DataFrame({"customer": ddf._meta[inp.customer_id].iloc[:0].array,
                              "stamp": np.array([], dtype="datetime64[ns]"), "reason": np.array([], dtype=np.int8),
-                             "key": np.array([], dtype=np.uint64)})
+                             "key": np.array([], dtype=np.uint64), "id_changed": np.array([], dtype=np.uint64)})
         if inp.monetary_value:
             meta["amount"] = np.array([], dtype=float)
         return meta
