@@ -148,3 +148,16 @@ def test_bayes_draw_and_level_checks():
         _refused(lambda: _predict.thin(draws, n_draws, 0), "n_draws", word)
     assert len(_predict.thin(draws, 50, 0)) == 10
     _refused(lambda: _predict.Summary(3, 90), "ci_level", "use 0.9")
+
+
+def test_ci_level_set_after_building_is_checked_where_it_is_used():
+    """summary() refuses a ci_level assigned after construction (95 gave NaN interval columns)."""
+    import clvmodels
+    from clvmodels.exceptions import InvalidArgumentError
+
+    model = clvmodels.BetaGeoModel().fit(clvmodels.datasets.load_cdnow_summary())
+    model.ci_level = 95
+    with pytest.raises(InvalidArgumentError, match=r"ci_level must be a number between 0 and 1.*use 0.95"):
+        model.summary()
+    model.ci_level = 0.9
+    assert model.summary().notna().all().all()

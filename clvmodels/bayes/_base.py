@@ -257,6 +257,7 @@ class BayesModel:
         self._require_fitted()
         names = list(self.param_names)
         posterior = self.idata_.posterior
+        _checks.level(self.ci_level, name="ci_level")  # checked again: it may be set after building
         label = f"{100 * self.ci_level:g}%"
         if posterior.sizes["chain"] * posterior.sizes["draw"] > 1:
             hdi = az.hdi(self.idata_, hdi_prob=self.ci_level, var_names=names)

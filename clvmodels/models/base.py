@@ -561,12 +561,13 @@ class MLEModel:
         ``log_likelihood_0``, the fit without them).
         """
         self._require_fitted()
+        level = _checks.level(self.ci_level, name="ci_level")  # checked again: it may be set after building
         params = self.params_.to_numpy()
         se = np.sqrt(np.diag(self.covariance_.to_numpy()))
-        z = ndtri(0.5 + self.ci_level / 2)
+        z = ndtri(0.5 + level / 2)
         with np.errstate(divide="ignore", invalid="ignore"):
             se_log = se / params
-        label = f"{100 * self.ci_level:g}%"
+        label = f"{100 * level:g}%"
         table = pd.DataFrame({
             "estimate": params,
             "std_error": se,
