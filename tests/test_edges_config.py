@@ -8,6 +8,7 @@ not UTF-8.
 
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
@@ -220,3 +221,21 @@ def test_the_example_configs_are_valid():
     root = Path(__file__).parents[1] / "configs"
     assert load_config(root / "batch_example.yaml").engine.chunk_size == 250_000
     assert load_config(root / "cdnow_compare.yaml", CompareConfig).split is not None
+
+
+@pytest.mark.parametrize(("character", "code"), [("\x00", "U+0000"), ("\x07", "U+0007"), ("\x7f", "U+007F"),
+                                                 ("\uffff", "U+FFFF")])
+def test_control_characters_are_a_config_error(tmp_path, character, code):
+    """NUL, BEL, DEL or U+FFFF in a config (PyYAML's ReaderError, raised before parsing): a
+    ConfigError naming the file, the line and column and the character, with the remedy."""
+    message = refused(tmp_path, BASE + f"output: {{directory: 'o{character}ut'}}\n")
+    assert "config.yaml" in message and "line 2, column 23" in message and code in message and "Remove it" in message
+
+
+def test_a_config_that_is_not_a_regular_file_is_refused_without_reading(tmp_path):
+    """A FIFO (reading would block until a writer comes) or a device is refused by name."""
+    fifo = tmp_path / "config.yaml"
+    os.mkfifo(fifo)
+    for path in (fifo, "/dev/zero"):
+        with pytest.raises(ConfigError, match="is not a regular file"):
+            load_config(path)

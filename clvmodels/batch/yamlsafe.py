@@ -162,10 +162,15 @@ def loads_yaml(text: str, *, source: str = "config") -> Any:
     if len(text.encode("utf-8", errors="surrogatepass")) > MAX_BYTES:
         raise ConfigError(f"{source} is larger than {MAX_BYTES / 2**20:g} MiB, the limit for a config file "
                           "(a config is a few kilobytes): is it the right file?")
-    loader = LimitedSafeLoader(text)
+    try:
+        loader = LimitedSafeLoader(text)  # the reader refuses control characters here, before parsing
+    except yaml.reader.ReaderError as err:
+        raise ConfigError(_unacceptable(err, text, source)) from None
     loader.name = source  # named in the marks of syntax errors
     try:
         return loader.get_single_data()
+    except yaml.reader.ReaderError as err:
+        raise ConfigError(_unacceptable(err, text, source)) from None
     except _Refused as err:
         raise ConfigError(f"{source} is refused: {err}.") from None
     except RecursionError:
@@ -177,13 +182,28 @@ def loads_yaml(text: str, *, source: str = "config") -> Any:
         loader.dispose()
 
 
+def _unacceptable(err: yaml.reader.ReaderError, text: str, source: str) -> str:
+    """Where a character YAML does not allow (a control character such as NUL, BEL or DEL, or
+    U+FFFE/U+FFFF) is, and what to do."""
+    position = err.position if isinstance(err.position, int) and 0 <= err.position <= len(text) else 0
+    code = err.character if isinstance(err.character, int) else ord(text[position]) if position < len(text) else 0
+    line = text.count("\n", 0, position) + 1
+    column = position - (text.rfind("\n", 0, position) + 1) + 1
+    count = len(yaml.reader.Reader.NON_PRINTABLE.findall(text))
+    more = f" ({count} such characters in the file)" if count > 1 else ""
+    return (f"{source} is refused: line {line}, column {column} holds the character U+{code:04X}, which YAML does "
+            f"not allow in a file (control characters other than tab and line breaks, and U+FFFE/U+FFFF){more}. "
+            "Remove it: the file may have been damaged or saved by a binary tool; an editor that shows "
+            "invisible characters (or `cat -A`) finds it.")
+
+
 def read_yaml(path: str | Path) -> Any:
     """Read the YAML file at ``path`` with :func:`loads_yaml`, after the size and UTF-8 checks.
 
     Raises
     ------
     ConfigError
-        The file is missing, a directory, unreadable, too large, not UTF-8 or not valid YAML, or
+        The file is missing, a directory or not a regular file (a FIFO, a device), unreadable, too large, not UTF-8 or not valid YAML, or
         breaks a limit of this module.
     """
     path = Path(path)
@@ -191,6 +211,9 @@ def read_yaml(path: str | Path) -> Any:
         raise ConfigError(f"config {path} is a directory; give the YAML file itself "
                           f"(e.g. {path / 'config.yaml'}).")
     try:
+        if path.exists() and not path.is_file():  # a FIFO, a device, /dev/stdin: reading could block or never end
+            raise ConfigError(f"config {path} is not a regular file (it is a pipe, a device or a socket); save the "
+                              "configuration to a file and give that file's path.")
         with path.open("rb") as handle:
             data = handle.read(MAX_BYTES + 1)
     except FileNotFoundError:
