@@ -7,7 +7,7 @@ Transactions -> :func:`rfm_summary` -> :class:`BetaGeoModel` (purchases, P(alive
 import importlib
 
 from ._version import __version__
-from .clv import customer_lifetime_value
+from .clv import customer_lifetime_value, new_customer_lifetime_value
 from .covariates import likelihood_ratio_test
 from . import datasets
 from .data import calibration_holdout_split, rfm_summary
@@ -29,6 +29,7 @@ __all__ = [
     "get_model",
     "load_model",
     "customer_lifetime_value",
+    "new_customer_lifetime_value",
     "likelihood_ratio_test",
 ]
 

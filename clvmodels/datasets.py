@@ -183,3 +183,94 @@ def load_example_surveys() -> pd.DataFrame:
         frame = pd.read_csv(fh)
     frame["date"] = pd.to_datetime(frame["date"], format="%Y-%m-%d")
     return frame
+
+
+# A synthetic cohort with known covariate effects (issue 13), drawn by
+# benchmarks/make_covariate_example.py from these parameters.
+
+__all__ += ["load_covariate_example", "COVARIATE_EXAMPLE_OBSERVATION_END", "COVARIATE_EXAMPLE_TRUE_PARAMS"]
+
+#: The last day of the covariate example's transaction log.
+COVARIATE_EXAMPLE_OBSERVATION_END = "2024-06-30"
+
+#: The parameters the covariate example was drawn from, named as the fitted models name them.
+COVARIATE_EXAMPLE_TRUE_PARAMS = {
+    "bgnbd": {"r": 0.8, "alpha": 12.0, "a": 0.7, "b": 2.5,
+              "purchase:channel[paid_social]": -0.5, "purchase:channel[referral]": 0.4,
+              "purchase:region[south]": 0.3, "purchase:age": 0.02,
+              "dropout:channel[paid_social]": 0.6, "dropout:channel[referral]": -0.4},
+    "gamma_gamma": {"p": 6.0, "q": 4.0, "gamma": 10.0,
+                    "spend:channel[paid_social]": -0.2, "spend:channel[referral]": 0.25, "spend:age": 0.01},
+}
+
+
+def load_covariate_example(kind: str = "transactions") -> pd.DataFrame:
+    """A synthetic cohort of 6,000 customers whose purchases, dropout and spend depend on known
+    covariates: ``"transactions"`` (the log) or ``"customers"`` (one row per customer).
+
+    **Synthetic**, drawn once with a fixed seed by ``benchmarks/make_covariate_example.py`` from the
+    models' own ``simulate`` functions with per-customer parameters (the links of
+    ``docs/design/covariates.md``, section 1; weeks):
+
+    - BG/NBD purchases: ``alpha_i = alpha exp(-g_p . x_i)``, dropout ``a_i = a exp(g_d . x_i)``
+      (``b`` fixed), with ``r = 0.8, alpha = 12.0, a = 0.7, b = 2.5``;
+    - Gamma-Gamma spend per purchase: ``gamma_i = gamma exp(g_s . x_i)`` with
+      ``p = 6.0, q = 4.0, gamma = 10.0``.
+
+    ``x_i`` is treatment coded against the first sorted level (``channel`` "organic", ``region``
+    "north", as the models code it) plus ``age`` in years. A positive coefficient raises the purchase
+    rate (purchase), the odds of dropping out after a purchase (dropout) or the mean spend (spend),
+    by the factor ``exp(coefficient)``:
+
+    ========================  ========  =========  ========  ===========================
+    column                    purchase  dropout    spend     customers
+    ========================  ========  =========  ========  ===========================
+    ``channel[paid_social]``  -0.5      0.6        -0.2      35 %
+    ``channel[referral]``     0.4       -0.4       0.25      20 % (organic 45 %)
+    ``region[south]``         0.3       --         --        45 % (north 55 %)
+    ``age`` (per year)        0.02      --         0.01      Normal(40, 12), 18..80, whole
+    ========================  ========  =========  ========  ===========================
+
+    The base parameters are those of an organic customer from the north aged 0 (``age`` is not
+    centred); at age 40 ``alpha`` is ``12 exp(-0.8) = 5.39`` and ``gamma`` ``10 exp(0.4) = 14.9``.
+    Fit on ``age - 40`` to read those as the base: the coefficients are the same.
+    The first purchases fall uniformly on 2023-01-01..2023-06-30 and the log ends on
+    :data:`COVARIATE_EXAMPLE_OBSERVATION_END` (52 to 78 weeks per customer). A summary from
+    ``rfm_summary(..., freq="D", time_unit="W")`` joined with the customers table on
+    ``customer_id`` recovers these values within sampling error (tested).
+
+    Parameters
+    ----------
+    kind : {"transactions", "customers"}, default "transactions"
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``"transactions"``: ``customer_id`` (text, ``"C00001"`` .. ``"C06000"``), ``date``
+        (datetime) and ``amount`` (dollars), one row per purchase (33,320 rows), sorted by customer
+        and date. ``"customers"``: ``customer_id``, ``channel`` ("organic", "paid_social",
+        "referral"), ``region`` ("north", "south") and ``age`` (int). Both carry
+        ``attrs["true_params"]``: ``{"bgnbd": {...}, "gamma_gamma": {...}}`` keyed by the fitted
+        models' parameter names (``"purchase:channel[referral]"``, ...), and
+        ``attrs["observation_period_end"]``.
+
+    Examples
+    --------
+    >>> from clvmodels import datasets
+    >>> customers = datasets.load_covariate_example("customers")
+    >>> len(customers), sorted(customers["channel"].unique())
+    (6000, ['organic', 'paid_social', 'referral'])
+    >>> customers.attrs["true_params"]["bgnbd"]["purchase:channel[referral]"]
+    0.4
+    """
+    files = {"transactions": "covariate_example_transactions.csv.gz",
+             "customers": "covariate_example_customers.csv.gz"}
+    if kind not in files:
+        raise ValueError(f"kind must be one of {sorted(files)}, got {kind!r}.")
+    with _file(files[kind]).open("rb") as fh:
+        frame = pd.read_csv(fh, compression="gzip", dtype={"customer_id": str})
+    if kind == "transactions":
+        frame["date"] = pd.to_datetime(frame["date"], format="%Y-%m-%d")
+    frame.attrs.update({"true_params": {k: dict(v) for k, v in COVARIATE_EXAMPLE_TRUE_PARAMS.items()},
+                        "observation_period_end": COVARIATE_EXAMPLE_OBSERVATION_END})
+    return frame
