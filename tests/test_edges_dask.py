@@ -106,3 +106,23 @@ def test_dask_refuses_padded_text_ids_equal_to_integer_ids_and_strips_spaces(tmp
     assert got["input"]["ids_stripped"] == expected["input"]["ids_stripped"] > 1000
     assert got["input"]["ids_merged"] == expected["input"]["ids_merged"] > 1000
     assert got["customers"]["scored"] == expected["customers"]["scored"] == 2357
+
+
+def test_dask_reads_dst_offsets_and_refuses_parquet_files_of_two_zones(tmp_path, scheduler, capsys):
+    """Dates of one zone with summer and winter offsets are read as in the pandas engine (same
+    scores); a Parquet file of naive dates beside one of Europe/Berlin dates is refused naming both."""
+    tx = clvmodels.datasets.load_cdnow_transactions()[["customer_id", "date", "amount"]]
+    aware = tx["date"].dt.tz_localize("Europe/Berlin")
+    tx.assign(date=aware.map(lambda t: t.isoformat())).to_csv(tmp_path / "dst.csv", index=False)
+    dask = f"{{type: dask, scheduler: '{scheduler}', partitions: 3}}"
+    for engine, out in (("{type: pandas}", "p"), (dask, "d")):
+        assert cli.main(["run", _config(tmp_path, tmp_path / "dst.csv", out, engine), "--no-progress"]) == 0
+    np.testing.assert_allclose(_scores(tmp_path / "d").iloc[:, 1:].to_numpy(),
+                               _scores(tmp_path / "p").iloc[:, 1:].to_numpy(), rtol=1e-9, atol=1e-12)
+    (tmp_path / "in").mkdir()
+    tx.iloc[::2].assign(date=aware.iloc[::2]).to_parquet(tmp_path / "in" / "a.parquet")
+    tx.iloc[1::2].to_parquet(tmp_path / "in" / "b.parquet")
+    capsys.readouterr()
+    assert cli.main(["run", _config(tmp_path, tmp_path / "in", "d2", dask), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "a.parquet" in err and "b.parquet" in err and "Europe/Berlin" in err and "Traceback" not in err

@@ -145,3 +145,77 @@ def test_end_point_returns_end_and_cutoff():
     assert end == cut == pd.Timestamp("1997-09-30")
     with pytest.raises(InvalidValueError, match="not a date"):
         end_point("soon", None, name="observation_period_end")
+
+
+# -- issue 12: a swapped explicit order, several formats, several offsets, zones across files -----
+
+def _job(tmp_path, path, input_extra: str = "", out: str = "out") -> str:
+    config = tmp_path / f"{out}.yaml"
+    config.write_text(textwrap.dedent(f"""\
+        input: {{path: "{path}"{input_extra}}}
+        summary: {{observation_period_end: 1997-09-30}}
+        models: [bgnbd]
+        output: {{directory: "{tmp_path / out}"}}
+        """))
+    return str(config)
+
+
+CDNOW = clvmodels.datasets.load_cdnow_transactions()[["customer_id", "date", "amount"]]
+
+
+def test_explicit_format_with_day_and_month_swapped_is_refused_even_with_exclude(tmp_path, capsys):
+    """'%m/%d/%Y' on day-first dates with on_invalid: exclude used to leave out most rows (and read
+    the rest with day and month exchanged) with only a count; now the job stops (exit 2) naming the
+    format, the count and the swapped format that reads every failed value."""
+    CDNOW.assign(date=CDNOW["date"].dt.strftime("%d/%m/%Y")).to_csv(tmp_path / "tx.csv", index=False)
+    config = _job(tmp_path, tmp_path / "tx.csv", ", datetime_format: '%m/%d/%Y', on_invalid: exclude")
+    assert cli.main(["run", config, "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "'%m/%d/%Y' fails on" in err and "'%d/%m/%Y' (day and month swapped) reads every one" in err
+    assert "input.datetime_format" in err and "Traceback" not in err
+    assert not (tmp_path / "out" / "scores.parquet").exists()
+    # a few bad values only: excluded and counted as before, the note names the swapped order
+    frame = _log(["01/02/2020", "01/03/2020", "13/01/2020"], ids=["a", "a", "b"])
+    with pytest.warns(clvmodels.exceptions.ExcludedRowsWarning, match=r"day and month swapped \('%d/%m/%Y'\)"):
+        rfm_summary(frame, **COLS, datetime_format="%m/%d/%Y", on_invalid="exclude")
+
+
+@pytest.mark.parametrize("second", ["1997-01-18", "19970118"])
+def test_several_date_formats_are_not_called_time_zones(second):
+    """ISO dates with and without a time, or ISO mixed with %Y%m%d: the message says 'several
+    formats' with examples of each and the datetime_format remedies, not 'time zone'."""
+    frame = _log(["1997-01-01 10:00:00", second, "1997-02-01 11:00:00"] if "-" in second else
+                 ["1997-01-01", second, "1997-02-01"])
+    with pytest.raises(InvalidValueError, match="several formats") as info:
+        rfm_summary(frame, **COLS, on_invalid="exclude")
+    text = str(info.value)
+    assert "time zone" not in text and repr(second) in text and "'ISO8601'" in text and "'mixed'" in text
+
+
+def test_one_zone_with_summer_and_winter_offsets_keeps_wall_clock_time(tmp_path, capsys):
+    """+01:00 in winter and +02:00 in summer (one zone's DST) used to be refused with pandas' own
+    text; each value now keeps its wall-clock time, as dates of one offset do."""
+    frame = _log(["1997-01-01T23:30:00+01:00", "1997-07-01T23:30:00+02:00", "1997-07-05T10:00:00+02:00"],
+                 ids=["a", "a", "b"])
+    s = rfm_summary(frame, **COLS, time_unit="D", observation_period_end="1997-07-05")
+    assert s.loc["a", "recency"] == 181 and s.loc["a", "frequency"] == 1  # 1 January to 1 July, local days
+    stamps = CDNOW["date"].dt.tz_localize("Europe/Berlin")
+    CDNOW.assign(date=stamps.map(lambda t: t.isoformat())).to_csv(tmp_path / "tx.csv", index=False)
+    assert cli.main(["run", _job(tmp_path, tmp_path / "tx.csv"), "--no-progress"]) == 0
+    capsys.readouterr()
+    assert json.loads((tmp_path / "out" / "manifest.json").read_text())["customers"]["scored"] == 2357
+    with pytest.raises(InvalidValueError, match=r"time zone .*2 with one.*1 without"):  # and a naive date
+        rfm_summary(_log(["1997-01-01T10:00:00+01:00", "1997-07-01T10:00:00+02:00", "1997-01-03"]), **COLS)
+
+
+def test_parquet_files_with_naive_and_aware_dates_are_refused_by_name(tmp_path, capsys):
+    """One Parquet file with Europe/Berlin timestamps and one with naive ones: the job stops (exit
+    2) naming both files and both kinds."""
+    (tmp_path / "in").mkdir()
+    CDNOW.iloc[::2].assign(date=CDNOW["date"].iloc[::2].dt.tz_localize("Europe/Berlin")).to_parquet(
+        tmp_path / "in" / "a.parquet")
+    CDNOW.iloc[1::2].to_parquet(tmp_path / "in" / "b.parquet")
+    assert cli.main(["run", _job(tmp_path, tmp_path / "in"), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "a.parquet" in err and "b.parquet" in err and "Europe/Berlin" in err and "naive" in err
+    assert "Traceback" not in err

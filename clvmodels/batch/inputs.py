@@ -42,7 +42,7 @@ import pandas as pd
 from .. import datasets
 from ..data.ids import (ID_DTYPES, changed_id_keys, cross_kind_error, id_strip_counts, normalise_ids,
                         padded_numbers)
-from ..data.transactions import prepare_transactions
+from ..data.transactions import parse_dates, prepare_transactions
 from ..data.validation import MAX_EXAMPLES, check_summary, require_columns
 from ..exceptions import DataError, EmptyDataError, ExcludedRowsWarning, InvalidValueError
 
@@ -302,6 +302,23 @@ def check_cross_kind_ids(text_ids: dict, number_ids: dict, cfg) -> None:
                 raise cross_kind_error(hits, integer_file=number_file, text_file=text_file, column=cfg.customer_id)
 
 
+def check_date_zones(zones: dict, cfg) -> None:
+    """Refuse files whose date columns are timestamps of different time zones, or naive in some
+    and time-zone-aware in others (``zones``: file -> zone name, ``None`` when naive), naming them."""
+    if len(set(zones.values())) < 2:
+        return
+    by_zone: dict = {}
+    for file, zone in zones.items():
+        by_zone.setdefault(zone, []).append(file)
+    shown = "; ".join(f"{'no time zone (naive)' if zone is None else 'time zone ' + str(zone)}: {files[0]}"
+                      + (f" and {len(files) - 1} more" if len(files) > 1 else "") for zone, files in by_zone.items())
+    raise InvalidValueError(
+        f"column {cfg.datetime!r}: the input files store their dates in different time zones ({shown}); naive "
+        "and time-zone-aware timestamps (or two zones) in one column have no common reading. Fix the job that "
+        "writes the files so that all store dates the same way (all in one zone, or all naive local time), or "
+        "narrow input.path to the files of one kind.")
+
+
 def warn_stripped_ids(stripped: int, merged: int, cfg) -> None:
     """Log the ids that lost surrounding whitespace and the customers merged by it."""
     if not stripped:
@@ -335,7 +352,7 @@ def read_frame(cfg) -> tuple[pd.DataFrame, Source]:
     files = resolve_files(cfg, source)
     digests = [sha256_of(f) for f, _ in files]
     check_distinct_files(files, digests)
-    text_ids, number_ids = {}, {}
+    text_ids, number_ids, zones = {}, {}, {}
     for (file, fmt), digest in zip(files, digests):
         if fmt == "parquet":
             check_parquet(file, cfg)
@@ -343,6 +360,8 @@ def read_frame(cfg) -> tuple[pd.DataFrame, Source]:
         else:
             part = read_csv(file, columns, cfg)
         kind = id_kind(part[cfg.customer_id].dtype)
+        if cfg.kind != "summary" and pd.api.types.is_datetime64_any_dtype(part[cfg.datetime].dtype):
+            zones[file] = str(getattr(part[cfg.datetime].dtype, "tz", None) or "") or None
         part = normalise_frame(part, cfg, what=str(file), with_changes=True)
         if kind == "text":
             text_ids[file] = padded_numbers(part[cfg.customer_id])
@@ -351,6 +370,7 @@ def read_frame(cfg) -> tuple[pd.DataFrame, Source]:
         parts.append(part)
         source.files.append(file_entry(file, fmt, len(part), digest))
     check_cross_kind_ids(text_ids, number_ids, cfg)
+    check_date_zones(zones, cfg)
     frame = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
     if len(frame) == 0:
         raise EmptyDataError(f"input.path {cfg.path!r}: the {len(parts)} file(s) hold no rows.")
@@ -486,13 +506,9 @@ def apply_filters(frame: pd.DataFrame, cfg, *, duplicates: np.ndarray | None = N
 
 
 def _wallclock(column: pd.Series, datetime_format: str | None) -> pd.Series:
-    """Dates as naive wall-clock timestamps (NaT where unparsable), as the data layer reads them."""
-    if isinstance(column.dtype, pd.DatetimeTZDtype):
-        return column.dt.tz_localize(None)
-    if pd.api.types.is_numeric_dtype(column.dtype) and datetime_format:
-        column = column.astype("Int64").astype("string")
-    parsed = pd.to_datetime(column, format=datetime_format, errors="coerce")
-    return parsed.dt.tz_localize(None) if isinstance(parsed.dtype, pd.DatetimeTZDtype) else parsed
+    """Dates as naive wall-clock timestamps (NaT where unparsable), as the data layer reads them
+    (:func:`~clvmodels.data.transactions.parse_dates`: the same rules and the same refusals)."""
+    return parse_dates(column, datetime_format, str(column.name))[0]
 
 
 def lost_customer_reasons(frame: pd.DataFrame, removed: pd.DataFrame, summary_ids: pd.Index, cfg,

@@ -128,10 +128,15 @@ def parse_dates(column: pd.Series, datetime_format: str | None, name: str):
 
     Time-zone-aware values keep their local wall-clock time (a purchase at 21:00 in New York
     belongs to that New York day, not to the next UTC day); the zone is returned so that the
-    observation end can be read in it. Text dates without ``datetime_format`` whose day/month
-    order is not settled are refused (:func:`check_day_month_order`); time-zone-aware values
-    among naive ones (or in several zones) are refused with a message about time zones.
-    Unparsable values become NaT (the callers count or refuse them).
+    observation end can be read in it. Values with several UTC offsets (one zone's winter and
+    summer time, ``+01:00`` and ``+02:00``, or several zones) keep their wall-clock time as
+    written too, value by value; the zone returned is then ``None`` (an aware end is read as its
+    own wall-clock time). Text dates without ``datetime_format`` whose day/month order is not
+    settled are refused (:func:`check_day_month_order`); dates with an offset among dates without
+    one, and dates in several formats (``1997-01-18`` and ``1997-01-01 10:00``, or ``19970118``),
+    are refused with the reason and examples; an explicit format with day and month swapped is
+    refused by :func:`check_swapped_order`. Unparsable values become NaT (the callers count or
+    refuse them).
     """
     if isinstance(column.dtype, pd.DatetimeTZDtype):
         return column.dt.tz_localize(None), column.dt.tz
@@ -148,35 +153,136 @@ def parse_dates(column: pd.Series, datetime_format: str | None, name: str):
     elif datetime_format is None:
         check_day_month_order(column, name)
 
-    def mixed_zones(detail: str = "") -> InvalidValueError:
-        return InvalidValueError(
-            f"column {name!r}: dates must share one time zone{detail}; time-zone-aware dates (with an offset "
-            "such as +01:00 or Z) cannot be mixed with naive ones or with other zones. Convert them first, e.g. "
-            f"pandas.to_datetime(df[{name!r}], utc=True).dt.tz_convert('Europe/London').")
-
     try:
         parsed = pd.to_datetime(column, format=datetime_format, errors="coerce")
-    except ValueError as exc:  # mixed UTC offsets cannot share one dtype (pandas >= 3 raises)
-        raise mixed_zones(f" ({exc})") from exc
-    if not pd.api.types.is_datetime64_any_dtype(parsed.dtype):  # pandas 2 returns objects instead
-        raise mixed_zones()
+    except ValueError:  # several UTC offsets cannot share one dtype (pandas >= 3 raises)
+        parsed = None
+    if parsed is None or not pd.api.types.is_datetime64_any_dtype(parsed.dtype):  # pandas 2: objects
+        parsed = _several_offsets(column, datetime_format, name)
     failed = parsed.isna().to_numpy() & column.notna().to_numpy()
     if failed.any() and parsed.notna().any():
-        # pandas turns a naive date among aware ones (or the reverse) into NaT: say why.
-        bad = column[failed]
-        try:
-            with warnings.catch_warnings():  # pandas' format inference note on the failed values
-                warnings.simplefilter("ignore", UserWarning)
-                as_utc = pd.to_datetime(bad, format=datetime_format, errors="coerce", utc=True)
-        except (ValueError, TypeError):
-            as_utc = None
-        if as_utc is not None and as_utc.notna().any():
-            aware = "time-zone-aware" if parsed.dt.tz is None else "naive"
-            raise mixed_zones(f" ({int(as_utc.notna().sum())} {aware} value(s) among the others, e.g. "
-                              f"{bad[as_utc.notna().to_numpy()].head(3).tolist()})")
+        _diagnose_failed(column, parsed, failed, datetime_format, name)
+    if failed.any() and datetime_format is not None:
+        check_swapped_order(column, failed, datetime_format, name)
     if isinstance(parsed.dtype, pd.DatetimeTZDtype):
         return parsed.dt.tz_localize(None), parsed.dt.tz
     return parsed, None
+
+
+_OFFSET = r"(?:Z|[+-]\d{2}:?\d{2})$"
+
+
+def _zones_error(name: str, detail: str) -> InvalidValueError:
+    return InvalidValueError(
+        f"column {name!r}: dates must all carry a time zone (a UTC offset such as +01:00 or Z) or none "
+        f"do{detail}: a date without one among dates with one has no known instant. Fix the job that writes the data so that every date is "
+        "written the same way (all with their offset, e.g. 2020-01-02T10:00:00+01:00, or all as local time "
+        "without one), then run again.")
+
+
+def _several_offsets(column: pd.Series, datetime_format: str | None, name: str) -> pd.Series:
+    """Dates with several UTC offsets (one zone's summer and winter time, +01:00 and +02:00): their
+    wall-clock time as written, the offset dropped (the rule for one zone, applied value by value),
+    naive. Refused with a message about offsets when some values have none."""
+    text = column.astype("str").str.strip().where(column.notna())
+    has = text.str.contains(_OFFSET, regex=True).fillna(False).to_numpy(dtype=bool)
+    known = column.notna().to_numpy()
+    if (known & ~has).any():
+        naive = text[known & ~has].head(3).tolist()
+        aware = text[has].head(3).tolist()
+        raise _zones_error(name, f" ({int(has.sum())} with one, e.g. {aware}; {int((known & ~has).sum())} "
+                                 f"without, e.g. {naive})")
+    fmt = datetime_format.replace("%z", "").replace("%Z", "").strip() if datetime_format else None
+    return pd.to_datetime(text.str.replace(_OFFSET, "", regex=True).str.strip(), format=fmt, errors="coerce")
+
+
+def _diagnose_failed(column: pd.Series, parsed: pd.Series, failed: np.ndarray, datetime_format: str | None,
+                     name: str) -> None:
+    """Say why some values did not parse when others did: naive dates among aware ones (or the
+    reverse), or dates in several formats (pandas infers one format from the first value)."""
+    bad = column[failed]
+    try:
+        with warnings.catch_warnings():  # pandas' format inference note on the failed values
+            warnings.simplefilter("ignore", UserWarning)
+            alone = pd.to_datetime(bad, format=datetime_format, errors="coerce")
+    except (ValueError, TypeError):  # several offsets among the failed values: aware ones
+        alone = None
+    if alone is not None and (not pd.api.types.is_datetime64_any_dtype(alone.dtype) or not alone.notna().any()):
+        return  # unparsable on their own too: counted (or refused) as unparsable by the caller
+    aware_alone = alone is None or isinstance(alone.dtype, pd.DatetimeTZDtype)
+    if aware_alone != isinstance(parsed.dtype, pd.DatetimeTZDtype):
+        n = len(bad) if alone is None else int(alone.notna().sum())
+        shown = bad.head(3).tolist() if alone is None else bad[alone.notna().to_numpy()].head(3).tolist()
+        kind = "with an offset" if aware_alone else "without an offset"
+        raise _zones_error(name, f" ({n} value(s) {kind} among the others, e.g. {shown})")
+    if datetime_format is None:
+        from pandas.tseries.api import guess_datetime_format
+
+        good = column[~failed & column.notna().to_numpy()]
+        first = str(good.iloc[0])
+        read = guess_datetime_format(first) or "the format of " + repr(first)
+        others = bad[alone.notna().to_numpy()]
+        theirs = guess_datetime_format(str(others.iloc[0])) or "other formats"
+        raise InvalidValueError(
+            f"column {name!r} holds dates in several formats: {len(good)} values read as {read!r} (the format of "
+            f"the first value, e.g. {good.head(3).tolist()}), {len(others)} others as {theirs!r} (e.g. "
+            f"{others.head(3).tolist()}), so one format reads only part of them. Set datetime_format "
+            "(input.datetime_format in a job config) to 'ISO8601' when every value is an ISO 8601 date with or "
+            "without a time, to 'mixed' to read each value in its own format (slower; a day/month order is then "
+            "guessed per value), or fix the data to one format.")
+
+
+def swapped_format(datetime_format: str) -> str | None:
+    """``datetime_format`` with its day and month swapped (``'%m/%d/%Y'`` -> ``'%d/%m/%Y'``), or
+    ``None`` when it does not name both."""
+    if "%d" not in datetime_format or "%m" not in datetime_format:
+        return None
+    return datetime_format.replace("%d", "\0").replace("%m", "%d").replace("\0", "%m")
+
+
+def swapped_order_reads(column: pd.Series, failed: np.ndarray, datetime_format: str) -> tuple[str | None, int]:
+    """The day/month-swapped format and how many of the ``failed`` values it parses."""
+    swapped = swapped_format(datetime_format)
+    if swapped is None:
+        return None, 0
+    again = pd.to_datetime(column[failed].astype("str"), format=swapped, errors="coerce")
+    return swapped, int(again.notna().sum())
+
+
+def check_swapped_order(column: pd.Series, failed: np.ndarray, datetime_format: str, name: str) -> None:
+    """Refuse an explicit format whose day/month order is the data's reversed.
+
+    When ``datetime_format`` fails on more than 10 values and more than 1 % of them, and the format
+    with day and month swapped parses *every* value it fails on, the order is wrong: the values it
+    did parse (day and month both up to 12) were read with day and month exchanged, so excluding
+    the rest (``on_invalid: exclude``) would keep wrong dates. This is an error whatever
+    ``on_invalid`` says; a swap that reads only some of the failed values is named in the messages
+    about unparsable rows instead (:func:`swapped_order_note`).
+    """
+    n_failed, n = int(failed.sum()), int(column.notna().sum())
+    if n_failed <= max(10, 0.01 * n):
+        return
+    swapped, reads = swapped_order_reads(column, failed, datetime_format)
+    if swapped is None or reads < n_failed:
+        return
+    examples = ", ".join(repr(v) for v in column[failed].head(3).tolist())
+    raise InvalidValueError(
+        f"column {name!r}: datetime_format {datetime_format!r} fails on {n_failed} of {n} dates (e.g. {examples}), "
+        f"and {swapped!r} (day and month swapped) reads every one of them: the dates are written in the other "
+        f"order, so the {n - n_failed} values the given format did read have day and month exchanged. Set "
+        f"datetime_format (input.datetime_format in a job config) to {swapped!r}; excluding the unparsable "
+        "rows (on_invalid: exclude) would keep wrong dates, so this is refused either way.")
+
+
+def swapped_order_note(column: pd.Series, failed: np.ndarray, datetime_format: str | None) -> str:
+    """A sentence for messages about unparsable dates when the swapped format reads some of them."""
+    if datetime_format is None or not failed.any():
+        return ""
+    swapped, reads = swapped_order_reads(column, failed, datetime_format)
+    if not reads:
+        return ""
+    return (f" {reads} of the {int(failed.sum())} unparsable values read with day and month swapped ({swapped!r}): "
+            "check the day/month order of datetime_format.")
 
 
 _parse_dates = parse_dates  # former private name, kept for callers in this package
@@ -324,10 +430,12 @@ def prepare_transactions(transactions: pd.DataFrame, *, customer_id_col: str, da
     keep = _handle(missing_date, column=datetime_col, rule="date must not be missing",
                    reason="missing_date", remedy="Fill in or drop the rows without a date.", keep=keep, **common)
     fmt = f"format {datetime_format!r}" if datetime_format else "a recognisable date format"
-    keep = _handle(dates.isna().to_numpy() & ~missing_date, column=datetime_col,
+    unparsable = dates.isna().to_numpy() & ~missing_date
+    note = swapped_order_note(raw_dates, unparsable & keep, datetime_format)
+    keep = _handle(unparsable, column=datetime_col,
                    rule=f"date must parse with {fmt}", reason="unparsable_date",
                    remedy="Pass datetime_format= matching the data (e.g. '%Y%m%d', or 'ISO8601' for ISO dates "
-                          "with and without times) or fix these values.",
+                          f"with and without times) or fix these values.{note}",
                    keep=keep, **common)
     out_of_range = ((dates < pd.Timestamp.min) | (dates > pd.Timestamp.max)).to_numpy()
     keep = _handle(out_of_range, column=datetime_col,
@@ -361,7 +469,7 @@ def prepare_transactions(transactions: pd.DataFrame, *, customer_id_col: str, da
             f"({exclusions.rows}). Fix the data, or check customer_id_col=, datetime_col=, "
             "monetary_value_col= and datetime_format=.")
     if exclusions.total_rows:
-        warnings.warn(f"{exclusions.total_rows} invalid transaction rows were excluded: {exclusions.rows}.",
+        warnings.warn(f"{exclusions.total_rows} invalid transaction rows were excluded: {exclusions.rows}.{note}",
                       ExcludedRowsWarning, stacklevel=3)
     # Invalid rows become NaT first so that out-of-range dates cannot overflow nanoseconds.
     stamps = dates.where(keep).to_numpy(dtype="datetime64[ns]")

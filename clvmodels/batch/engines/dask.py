@@ -37,7 +37,7 @@ from ...data.validation import invalid_rows_error
 from ...exceptions import ConfigError, EmptyDataError, InvalidValueError
 from ..fitting import fit_models
 from ...data.ids import id_strip_counts, padded_numbers
-from ..inputs import (ID_CHANGES, Source, check_cross_kind_ids, check_distinct_files, check_parquet,
+from ..inputs import (ID_CHANGES, Source, check_cross_kind_ids, check_date_zones, check_distinct_files, check_parquet,
                       duplicate_rows, file_entry, id_dtype, needed_columns, normalise_frame,
                       prepare_summary, read_csv, resolve_files, row_keys, sha256_of, summary_duplicates_error,
                       warn_duplicates, warn_stripped_ids)
@@ -244,14 +244,19 @@ class DaskEngine:
         if files[0][1] == "parquet":
             import pyarrow.parquet as pq
 
+            import pyarrow as pa
+
             groups: dict[str, list[str]] = {}  # files of one schema are read together
-            kinds = {}
+            kinds, zones = {}, {}
             for (file, _), digest in zip(files, digests):
                 rows = check_parquet(file, cfg)
                 source.files.append(file_entry(file, "parquet", rows, digest))
                 schema = pq.ParquetFile(file).schema_arrow
                 groups.setdefault(str([schema.field(c).type for c in columns]), []).append(str(file))
                 kinds[file] = _arrow_id_kind(schema.field(cfg.customer_id).type)
+                if cfg.kind != "summary" and pa.types.is_timestamp(schema.field(cfg.datetime).type):
+                    zones[file] = schema.field(cfg.datetime).type.tz or None
+            check_date_zones(zones, cfg)
             if len(set(kinds.values())) > 1:
                 self._check_cross_kind(kinds, cfg)
             parts = [self._normalised(dd.read_parquet(group, columns=columns), cfg) for group in groups.values()]
