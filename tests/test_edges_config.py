@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 
 import pytest
 
@@ -239,3 +240,59 @@ def test_a_config_that_is_not_a_regular_file_is_refused_without_reading(tmp_path
     for path in (fifo, "/dev/zero"):
         with pytest.raises(ConfigError, match="is not a regular file"):
             load_config(path)
+
+
+@pytest.mark.parametrize(("text", "location", "words"), [
+    ("output: {formats: []}\n", "output.formats", ["at least one format"]),
+    ("output: {formats: [csv, csv]}\n", "output.formats", ["each format once"]),
+    ("predictions: {horizons: [52, 52.0000001]}\n", "predictions.horizons",
+     ["52.0 and 52.0000001", "expected_purchases_52", "6 significant digits"]),
+    ("predictions: {horizons: [4, 52, 52]}\n", "predictions.horizons", ["52 is given twice"]),
+    ("output: {columns: [clv, clv, customer_id]}\n", "output.columns", ["'clv' given more than once"]),
+    ("output: {columns: [p_alive, nope]}\n", "output.columns",
+     ["'nope' is not a column", "p_alive, churn_probability, expected_purchases_52w, expected_spend, clv"]),
+    ("predictions: {clv: {discount_rate: -0.5}}\n", "predictions.clv.discount_rate", ["0 or more", "-0.5"]),
+    ("kpis: {segments: {high_value: -5}}\n", "kpis.segments.high_value", ["greater than or equal to 0"]),
+    ("kpis: {segments: {high_value: 500, high_value_quantile: 0.9}}\n", "kpis.segments", ["not both"]),
+])
+def test_outputs_the_job_could_not_write_are_refused(tmp_path, text, location, words):
+    """Rules whose break the job found late (no format: nothing published and the old scores
+    removed; two horizons or columns of one name: one column or a pyarrow error; a column the job
+    does not produce; a negative discount rate or CLV threshold) are config errors at their key."""
+    message = refused(tmp_path, BASE + "models: [bgnbd, gamma_gamma]\n" + text)
+    assert f"{location}:" in message and "1 problem" in message
+    for word in words:
+        assert word in message
+
+
+def test_posterior_bounds_are_known_columns(tmp_path):
+    """Score with posterior files (.nc) adds bounds to every prediction: such names are accepted
+    for a continuous-time purchase model, not for sbg (which has no posterior variant)."""
+    load_config(write(tmp_path, BASE + "output: {columns: [churn_probability_lower, clv_upper]}\n"))
+    message = refused(tmp_path, BASE + "models: [sbg]\noutput: {columns: [derl_lower]}\n")
+    assert "'derl_lower' is not a column" in message and "tenure, churned" in message
+
+
+@pytest.mark.parametrize("extra", [
+    "models: [bgnbd, {name: gamma_gamma, options: {on_nonpositive: exclude}}]\n"
+    "predictions: {horizons: [4, 52.5], intervals: {n_draws: 20}}\n",
+    "models: [pareto_nbd]\nsummary: {time_unit: D}\n",
+    "input: {dataset: cdnow_sample, monetary_value: null}\nmodels: [mbgnbd]\n",
+    "models: [bgbb]\nsummary: {period: M}\npredictions: {clv: {discount_rate: 0.1}, intervals: {n_draws: 20}}\n",
+    "models: [sbg]\npredictions: {intervals: {n_draws: 20}}\n",
+    "input: {dataset: cdnow_sample, monetary_value: null}\nmodels: [sbg]\n",
+])
+def test_score_columns_are_those_of_a_real_run(tmp_path, extra):
+    """config.score_columns (what validate checks output.columns against) names exactly the columns
+    a run writes, in order, for each model kind, with and without intervals and amounts."""
+    import pandas as pd
+
+    from clvmodels.batch import run
+    from clvmodels.batch.config import score_columns
+
+    text = (extra if extra.startswith("input") else BASE + extra) + f"output: {{directory: {tmp_path / 'out'}}}\n"
+    config = load_config(write(tmp_path, text))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        run(config, progress=False)
+    assert list(pd.read_parquet(tmp_path / "out" / "scores.parquet").columns) == score_columns(config)

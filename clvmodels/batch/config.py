@@ -26,6 +26,7 @@ from ..exceptions import ConfigError
 from ..models import MODELS
 from . import limits
 from .fitting import option_problems
+from .scoring import DEFAULT_HORIZONS, DEFAULT_PERIOD
 from .yamlsafe import read_yaml
 
 DATASETS = ("cdnow_sample", "cdnow_master")
@@ -137,8 +138,16 @@ class ModelSpec(_Section):
 class ClvConfig(_Section):
     horizon_months: Annotated[int, Field(ge=1)] = Field(
         12, description=f"Months of CLV, at most {limits.MAX_HORIZON_MONTHS} (100 years).")
-    discount_rate: Annotated[float, Field(gt=-1, allow_inf_nan=False)] = 0.01
+    discount_rate: Annotated[float, Field(allow_inf_nan=False)] = Field(
+        0.01, description="0 or more: per month for continuous-time models, per period for bgbb (positive) and sbg.")
     margin: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 1.0
+
+    @field_validator("discount_rate")
+    @classmethod
+    def _rate(cls, rate):
+        if rate < 0:  # the models' CLV functions refuse it: the same rule here
+            raise ValueError(f"a discount rate must be 0 or more (e.g. 0.01 a month), got {rate:g}")
+        return rate
 
     @field_validator("horizon_months")
     @classmethod
@@ -181,15 +190,55 @@ class PredictionsConfig(_Section):
     clv: ClvConfig = Field(default_factory=ClvConfig)
     intervals: IntervalsConfig | None = None
 
+    @field_validator("horizons")
+    @classmethod
+    def _distinct(cls, horizons):
+        """Each horizon names a score column (``expected_purchases_{h:g}<unit>``): two horizons
+        that repeat, or that print alike (52 and 52.0000001), would give one column."""
+        if horizons is None:
+            return horizons
+        seen: dict[str, float] = {}
+        for h in horizons:
+            label = f"{h:g}"
+            if label in seen and seen[label] == h:
+                raise ValueError(f"{label} is given twice; each horizon gives its own score column "
+                                 f"(expected_purchases_{label}<unit>), so give each horizon once")
+            if label in seen:
+                raise ValueError(f"{seen[label]!r} and {h!r} both name the score column expected_purchases_{label}"
+                                 "<unit> (a horizon is written with 6 significant digits), so one would "
+                                 "overwrite the other; give horizons that differ within 6 digits")
+            seen[label] = h
+        return horizons
+
 
 class OutputConfig(_Section):
     directory: str = "out"
     csv_formula_escape: bool = Field(
         True, description="In CSV outputs, prefix text cells that a spreadsheet would run as a formula "
                           "(starting with =, +, -, @, tab or carriage return) with a single quote.")
-    formats: list[Literal["parquet", "csv"]] = Field(default_factory=lambda: ["parquet"])
+    formats: list[Literal["parquet", "csv"]] = Field(
+        default_factory=lambda: ["parquet"], description="One or both of parquet and csv.")
     columns: list[str] | None = Field(None, description="Score columns to write (the customer id always "
                                                         "comes first); default all.")
+
+    @field_validator("formats")
+    @classmethod
+    def _formats(cls, formats):
+        if not formats:
+            raise ValueError("give at least one format (parquet, csv): a job without a format would publish no "
+                             "scores and remove the scores published before")
+        if len(set(formats)) != len(formats):
+            raise ValueError(f"each format once, got {formats}")
+        return formats
+
+    @field_validator("columns")
+    @classmethod
+    def _columns(cls, columns):
+        repeated = sorted({c for c in columns or [] if columns.count(c) > 1})
+        if repeated:
+            raise ValueError(f"{', '.join(map(repr, repeated))} given more than once; a score table has each "
+                             "column once, so list each name once")
+        return columns
 
 
 class EngineConfig(_Section):
@@ -291,13 +340,18 @@ class SegmentsConfig(_Section):
     alive_high: Annotated[float, Field(ge=0, le=1)] = 0.7
     alive_low: Annotated[float, Field(ge=0, le=1)] = 0.3
     high_value_quantile: Annotated[float, Field(ge=0, le=1)] = 0.8
-    high_value: float | None = None
+    high_value: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = Field(
+        None, description="An absolute CLV threshold of high value, instead of high_value_quantile (give one).")
     high_spend_quantile: Annotated[float, Field(ge=0, le=1)] = 0.8
     loyal_min_frequency: Annotated[int, Field(ge=1)] = 2
     new_max_age: Annotated[float, Field(gt=0)] | None = 13.0
 
     @model_validator(mode="after")
     def _ordered(self):
+        if self.high_value is not None and "high_value_quantile" in self.model_fields_set:
+            raise ValueError(f"give one of high_value (a CLV threshold, {self.high_value:g}) or high_value_quantile "
+                             f"(a share of customers, {self.high_value_quantile:g}), not both: an absolute "
+                             "threshold replaces the quantile")
         if self.alive_low > self.alive_high:
             raise ValueError(f"alive_low ({self.alive_low:g}) must not exceed alive_high ({self.alive_high:g}): "
                              "customers below alive_low are lost, those at alive_high or above are alive")
@@ -377,9 +431,14 @@ class RunConfig(_Section):
         if customer == ["discrete_purchase"] and rate <= 0:
             raise _located("predictions.clv.discount_rate", f"per opportunity for a discrete-time model (bgbb), "
                            f"it must be positive (e.g. 0.1), got {rate:g}")
-        if customer == ["retention"] and rate < 0:
-            raise _located("predictions.clv.discount_rate", f"per contract period for a subscription model (sbg), "
-                           f"it must be 0 or more (e.g. 0.01), got {rate:g}")
+        if self.output.columns is not None:
+            known = score_columns(self) + (score_columns(self, bayesian=True) if customer == ["purchase"] else [])
+            unknown = [c for c in self.output.columns if c not in known]
+            if unknown:
+                raise _located("output.columns", f"{', '.join(map(repr, unknown))} {'is' if len(unknown) == 1 else 'are'} "
+                               f"not a column of this job's scores; its columns are {', '.join(score_columns(self))} "
+                               "(with posterior model files (.nc), every prediction also has _lower and _upper). "
+                               "Fix the names, or leave output.columns out for all")
         p = self.predictions
         clv = customer == ["purchase"] and kinds.count("spend") == 1
         _check_memory(limits.chunk_memory(
@@ -392,6 +451,46 @@ class RunConfig(_Section):
     def customer_model(self) -> ModelSpec:
         """The model of the customers' purchases or renewals (not the spend model)."""
         return next(m for m in self.models if MODELS[m.name].kind in CUSTOMER_KINDS)
+
+
+def score_columns(config: RunConfig, *, bayesian: bool = False) -> list[str]:
+    """The columns of the scores a job with ``config`` writes, the customer id first, as
+    :mod:`clvmodels.batch.scoring` names them (before ``output.columns`` selects from them).
+
+    ``bayesian``: scored with posterior model files (``.nc``), whose predictions always have
+    credible bounds (``<column>_lower`` / ``<column>_upper``), churn included.
+    """
+    kind = MODELS[config.customer_model.name].kind
+    spend = any(MODELS[m.name].kind == "spend" for m in config.models)
+    amounts = config.input.monetary_value is not None
+    p, s = config.predictions, config.summary
+    bounded = bayesian or p.intervals is not None
+    columns = [config.input.customer_id]
+
+    def add(name: str, band: bool = True) -> None:
+        columns.extend([name, f"{name}_lower", f"{name}_upper"] if band and bounded else [name])
+
+    if kind == "retention":
+        columns += ["tenure", "churned"] + (["monetary_value"] if amounts else [])
+        add("expected_remaining_lifetime", band=False)
+        add("derl")
+        if amounts:
+            add("clv")
+        return columns
+    columns += ["frequency", "recency", "T"] if kind == "purchase" else ["frequency", "recency", "n_periods"]
+    if kind == "purchase" and amounts:
+        columns.append("monetary_value")
+    add("p_alive")
+    add("churn_probability", band=bayesian)
+    unit = (s.time_unit if kind == "purchase" else s.period or DEFAULT_PERIOD[kind]).lower()
+    for h in p.horizons or DEFAULT_HORIZONS[kind]:
+        add(f"expected_purchases_{h:g}{unit}")
+    if kind == "discrete_purchase":
+        add("dert")
+    elif spend:
+        add("expected_spend")
+        add("clv")
+    return columns
 
 
 class SplitConfig(_Section):
