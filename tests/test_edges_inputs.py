@@ -286,11 +286,12 @@ def test_repeated_column_name_is_refused(tmp_path, capsys):
 
 
 def test_overflowing_amounts_are_refused(tmp_path, capsys):
-    """Amounts that add up beyond the largest float stop the job with a message, not inf scores."""
+    """Amounts that add up beyond the largest float stop the job with a message, not inf scores
+    (refused at input validation: magnitudes above 1e15, whatever on_invalid says)."""
     rows = [("1", "1997-01-01", 1e308), ("1", "1997-01-05", 1e308), ("1", "1997-01-05", 1.5e308)]
     _tx(rows).to_csv(tmp_path / "tx.csv", index=False)
     code, err = _run(tmp_path, tmp_path / "tx.csv", capsys, extra="models: [bgnbd, gamma_gamma]\n")
-    assert code == 2 and "'amount'" in err and "largest" in err and "'1'" in err
+    assert code == 2 and "'amount'" in err and "must not exceed 1e+15" in err and "3 of" in err
     assert not (tmp_path / "out" / "scores.parquet").exists()
 
 
@@ -369,3 +370,42 @@ def test_ids_with_surrounding_spaces_are_stripped_counted_and_merged(tmp_path, c
     assert m["input"]["ids_stripped"] == padded.nunique() and m["input"]["ids_merged"] == merged > 1000
     assert len(scores) == tx["customer_id"].str.strip().nunique()
     assert any(f"{padded.nunique()} customer id(s)" in r.message and "merged" in r.message for r in caplog.records)
+
+
+# -- amounts: huge, all zero, negative (issue 12, breaks 27, 28, 29) -----------------------------
+
+SPEND = "models: [bgnbd, {name: gamma_gamma, options: {on_nonpositive: exclude}}]"
+
+
+@pytest.mark.parametrize(("scale", "fmt", "on_invalid"), [(1e200, "csv", "raise"), (1e300, "parquet", "exclude")])
+def test_huge_amounts_are_refused_at_input_validation(tmp_path, capsys, scale, fmt, on_invalid):
+    """Amounts of 1e200 (or x1e300) used to end in a Gamma-Gamma non-convergence; the input check
+    refuses them naming the column, the count, examples and the remedy (units), even with exclude."""
+    tx = BASE.assign(amount=BASE["amount"] * scale + scale)
+    path = tmp_path / f"tx.{fmt}"
+    tx.to_csv(path, index=False) if fmt == "csv" else tx.to_parquet(path)
+    code, err = _run(tmp_path, path, capsys, f"{{monetary_value: amount, on_invalid: {on_invalid}}}", SPEND)
+    assert code == 2 and "Traceback" not in err
+    assert "column 'amount'" in err and "must not exceed 1e+15" in err and f"{len(tx)} of {len(tx)} rows" in err
+    assert "unit" in err
+
+
+def test_all_zero_amounts_name_the_amount_column_not_frequency(tmp_path, capsys):
+    """All amounts 0 (a wrong column or a lost export): the message names the amount column and
+    input.monetary_value, not 'frequency' and a longer observation period."""
+    BASE.assign(amount=0.0).to_csv(tmp_path / "tx.csv", index=False)
+    code, err = _run(tmp_path, tmp_path / "tx.csv", capsys, "{monetary_value: amount}", SPEND)
+    assert code == 2 and "Traceback" not in err
+    assert "'amount' (input.monetary_value)" in err and "gamma_gamma" in err and "longer observation" not in err
+
+
+def test_negative_amounts_message_offers_exclude_returns(tmp_path, capsys):
+    """Negative amounts: the message names input.filters.exclude_returns, which then runs."""
+    tx = BASE.copy()
+    tx.loc[tx.index[::7], "amount"] = -tx["amount"]
+    tx.to_csv(tmp_path / "tx.csv", index=False)
+    code, err = _run(tmp_path, tmp_path / "tx.csv", capsys, "{monetary_value: amount}", SPEND)
+    assert code == 2 and "input.filters.exclude_returns: true" in err and "Traceback" not in err
+    code, err = _run(tmp_path, tmp_path / "tx.csv", capsys,
+                     "{monetary_value: amount, filters: {exclude_returns: true}}", SPEND)
+    assert code == 0, err

@@ -319,6 +319,31 @@ def check_date_zones(zones: dict, cfg) -> None:
         "narrow input.path to the files of one kind.")
 
 
+def spend_models(config) -> list[str]:
+    """Names of the configured spend models (gamma_gamma)."""
+    from ..models import MODELS
+
+    return [m.name for m in config.models if MODELS[m.name].kind == "spend"]
+
+
+def check_spend_amounts(config, n_repeat: int, n_positive: int) -> None:
+    """Refuse a spend model's fit when no customer with a repeat purchase spent anything.
+
+    ``n_repeat``: customers with a repeat purchase; ``n_positive``: those with a positive mean
+    spend. All-zero amounts (a wrong column, an export that lost them) would otherwise reach the
+    model as a data problem of the purchase counts.
+    """
+    names = spend_models(config)
+    if not names or not n_repeat or n_positive:
+        return
+    column = config.input.monetary_value
+    raise InvalidValueError(
+        f"column {column!r} (input.monetary_value): none of the {n_repeat} customers with a repeat purchase has "
+        f"a positive mean amount (every amount is 0 or below), so the spend model {names[0]} has nothing to fit. "
+        "Check that input.monetary_value names the amount column and that the export kept the amounts, or remove "
+        "the spend model from models to score purchases only.")
+
+
 def warn_stripped_ids(stripped: int, merged: int, cfg) -> None:
     """Log the ids that lost surrounding whitespace and the customers merged by it."""
     if not stripped:

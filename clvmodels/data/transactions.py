@@ -361,6 +361,28 @@ def end_point(value, tz, *, name: str) -> tuple[pd.Timestamp, pd.Timestamp]:
     return stamp, stamp
 
 
+#: Largest amount accepted: beyond it, sums of amounts lose the cents (float64 holds ~16 digits).
+MAX_AMOUNT = 1e15
+NEGATIVE_REMEDY = ("Remove returns and refunds before summarising (in a job config, input.filters.exclude_returns: "
+                   "true leaves them out and counts them), or net them into their orders.")
+
+
+def check_amount_magnitude(amounts: np.ndarray, keep: np.ndarray, *, column: str, frame: pd.DataFrame) -> None:
+    """Refuse amounts above :data:`MAX_AMOUNT` in magnitude, whatever ``on_invalid`` says.
+
+    Such values are a units problem, not a bad row: sums and means of them overflow or lose
+    their precision, and a spend model fitted on them fails to converge far from the cause.
+    """
+    with np.errstate(invalid="ignore"):
+        huge = keep & np.isfinite(amounts) & (np.abs(amounts) > MAX_AMOUNT)
+    if huge.any():
+        raise invalid_rows_error(
+            column, f"amount must not exceed {MAX_AMOUNT:.0e} in magnitude", huge, frame,
+            "Sums of such amounts overflow or lose their precision, so spend and CLV would be meaningless. Record "
+            "the amounts in a sensible unit (e.g. dollars, not micro-units), or fix these values; this is refused "
+            "whatever on_invalid says.")
+
+
 def _handle(mask, *, column, rule, reason, frame, remedy, on_invalid, exclusions, keep):
     """Raise for ``mask`` rows, or drop them from ``keep`` and count them."""
     mask = np.asarray(mask) & keep
@@ -458,10 +480,9 @@ def prepare_transactions(transactions: pd.DataFrame, *, customer_id_col: str, da
         amounts = amounts_s.to_numpy(dtype=float, na_value=np.nan)
         keep = _handle(np.isinf(amounts), column=monetary_value_col, rule="amount must be finite",
                        reason="infinite_amount", remedy="Fix or drop these rows.", keep=keep, **common)
+        check_amount_magnitude(amounts, keep, column=monetary_value_col, frame=frame)
         keep = _handle(amounts < 0, column=monetary_value_col, rule="amount must not be negative",
-                       reason="negative_amount",
-                       remedy="Remove returns and refunds (or net them into their orders) before summarising.",
-                       keep=keep, **common)
+                       reason="negative_amount", remedy=NEGATIVE_REMEDY, keep=keep, **common)
 
     if not keep.any():
         raise EmptyDataError(

@@ -32,15 +32,16 @@ import numpy as np
 import pandas as pd
 
 from ...data.summary import _summarise, period_of
-from ...data.transactions import Exclusions, Transactions, cutoff, end_point, parse_dates
+from ...data.transactions import (NEGATIVE_REMEDY, Exclusions, Transactions, check_amount_magnitude, cutoff,
+                                  end_point, parse_dates)
 from ...data.validation import invalid_rows_error
 from ...exceptions import ConfigError, EmptyDataError, InvalidValueError
 from ..fitting import fit_models
 from ...data.ids import id_strip_counts, padded_numbers
-from ..inputs import (ID_CHANGES, Source, check_cross_kind_ids, check_date_zones, check_distinct_files, check_parquet,
-                      duplicate_rows, file_entry, id_dtype, needed_columns, normalise_frame,
-                      prepare_summary, read_csv, resolve_files, row_keys, sha256_of, summary_duplicates_error,
-                      warn_duplicates, warn_stripped_ids)
+from ..inputs import (ID_CHANGES, Source, check_cross_kind_ids, check_date_zones, check_distinct_files,
+                      check_parquet, check_spend_amounts, duplicate_rows, file_entry, id_dtype, needed_columns, normalise_frame,
+                      prepare_summary, read_csv, resolve_files, row_keys, sha256_of, spend_models,
+                      summary_duplicates_error, warn_duplicates, warn_stripped_ids)
 from ..progress import Progress
 from ..scoring import score_chunks
 from . import Summaries
@@ -66,8 +67,7 @@ def _rule(reason: str, cfg) -> tuple[str, str, str]:
         "missing_amount": (amount, "amount must not be missing (NaN)", "Fill in or drop these rows."),
         "non_numeric_amount": (amount, "amount must be a number", "Clean the column so it parses as numbers."),
         "infinite_amount": (amount, "amount must be finite", "Fix or drop these rows."),
-        "negative_amount": (amount, "amount must not be negative",
-                            "Remove returns (input.filters.exclude_returns: true) or net them into their orders."),
+        "negative_amount": (amount, "amount must not be negative", NEGATIVE_REMEDY),
     }[reason]
 
 
@@ -109,6 +109,7 @@ def prepare_partition(part: pd.DataFrame, cfg) -> pd.DataFrame:
         mark("missing_amount", missing)
         mark("non_numeric_amount", np.isnan(amounts) & ~missing)
         mark("infinite_amount", np.isinf(amounts))
+        check_amount_magnitude(amounts, code == 0, column=cfg.monetary_value, frame=part)
         mark("negative_amount", amounts < 0)
     changed = part[ID_CHANGES].to_numpy(dtype=np.uint64) if ID_CHANGES in part else np.zeros(len(part), np.uint64)
     out = pd.DataFrame({"customer": part[cfg.customer_id].array,
@@ -418,6 +419,11 @@ class DaskEngine:
     def fit(self, config, summaries: Summaries) -> dict:
         """Fit on unique rows with customer counts, reduced on the cluster and gathered here."""
         summary = summaries.fit
+        if "monetary_value" in summary.columns and spend_models(config):
+            repeat = summary["frequency"] > 0
+            counts = self.client.compute([repeat.sum(), (repeat & (summary["monetary_value"] > 0)).sum()])
+            n_repeat, n_positive = (c.result() for c in counts)
+            check_spend_amounts(config, int(n_repeat), int(n_positive))
 
         def table_for(columns):
             return self._compute(summary.groupby(columns).size()).rename("count").reset_index() \

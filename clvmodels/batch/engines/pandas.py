@@ -8,8 +8,8 @@ from ...data.transactions import cutoff
 from ...exceptions import InvalidValueError
 from ...models import MODELS
 from ..fitting import fit_models, split_models
-from ..inputs import (apply_filters, duplicate_rows, lost_customer_reasons, prepare_summary, read_frame,
-                      row_keys, warn_duplicates)
+from ..inputs import (apply_filters, check_spend_amounts, duplicate_rows, lost_customer_reasons, prepare_summary,
+                      read_frame, row_keys, spend_models, warn_duplicates)
 from ..progress import Progress
 from ..scoring import score_chunks, summarise
 from . import Summaries
@@ -82,6 +82,9 @@ class PandasEngine:
 
     def fit(self, config, summaries: Summaries) -> dict:
         summary = summaries.fit
+        if "monetary_value" in summary and spend_models(config):
+            repeat = summary["frequency"].to_numpy() > 0
+            check_spend_amounts(config, int(repeat.sum()), int((summary["monetary_value"].to_numpy()[repeat] > 0).sum()))
         return fit_models(config, summary=summary, columns=list(summary.columns),
                           time_unit=summary.attrs.get("time_unit"))
 
