@@ -326,7 +326,7 @@ def test_kpis_use_the_inputs_date_format_and_exclusions(tmp_path, capsys):
     assert len(segments) == 2357 and set(segments["customer_id"]) == set(_scores(tmp_path)["customer_id"])
 
 
-# -- ids of different kinds across files, ids padded with whitespace (issue 12, breaks 5 and 9) ----
+# -- ids of different kinds across files, ids padded with spaces (issue 12, breaks 5 and 9) --------
 
 def test_zero_padded_text_id_equal_to_an_integer_id_in_another_file_is_refused(tmp_path, capsys):
     """Customer 4 as int64 in a.parquet and '00004' as text in b.parquet: read as text they would be
@@ -353,7 +353,7 @@ def test_zero_padded_text_id_equal_to_an_integer_id_in_another_file_is_refused(t
 
 
 def test_ids_with_surrounding_spaces_are_stripped_counted_and_merged(tmp_path, capsys, caplog):
-    """' c4' and 'c4' are one customer: whitespace around an id is stripped, the changed ids and the
+    """' c4' and 'c4' are one customer: spaces around an id are stripped, the changed ids and the
     merged customers are counted in the manifest and named in a warning."""
     tx = BASE.copy()
     tx.loc[tx.index[::2], "customer_id"] = " " + tx["customer_id"]  # half the rows padded
@@ -409,3 +409,33 @@ def test_negative_amounts_message_offers_exclude_returns(tmp_path, capsys):
     code, err = _run(tmp_path, tmp_path / "tx.csv", capsys,
                      "{monetary_value: amount, filters: {exclude_returns: true}}", SPEND)
     assert code == 0, err
+
+
+# -- issue 12, break 32: an empty file's remedy, outputs inside the input -------------------------
+
+def test_empty_file_message_gives_a_remedy(tmp_path, capsys):
+    """A zero-byte CSV in the input directory is named with what to do about it."""
+    d = tmp_path / "in"
+    d.mkdir()
+    BASE.to_csv(d / "a.csv", index=False)
+    (d / "empty.csv").write_text("")
+    code, err = _run(tmp_path, d, capsys)
+    assert code == 2 and "empty.csv is empty" in err and "Remove it from the input" in err and "Traceback" not in err
+
+
+def test_output_directory_inside_the_input_is_refused_with_that_cause(tmp_path, capsys):
+    """An output directory under a directory input is refused from the first run; a glob that
+    reaches into a clvmodels output directory (its scores.csv) is refused naming that directory,
+    instead of an unknown-suffix error about manifest.json or reading the scores as transactions."""
+    d = tmp_path / "in"
+    d.mkdir()
+    BASE.to_csv(d / "a.csv", index=False)
+    out = {"output": {"directory": str(d / "out"), "formats": ["csv"]}}
+    code, err = _run(tmp_path, d, capsys, extra=yaml.safe_dump(out))
+    assert code == 2 and "reaches into the output directory" in err and str(d / "out") in err
+    assert "output.directory" in err and "Traceback" not in err
+    glob_path = str(d) + "/**/*.csv"
+    code, err = _run(tmp_path, glob_path, capsys, extra=yaml.safe_dump(out))
+    assert code == 0, err  # nothing written there yet: the glob matches the input only
+    code, err = _run(tmp_path, glob_path, capsys, extra=yaml.safe_dump(out))
+    assert code == 2 and "reaches into the output directory" in err and "Traceback" not in err

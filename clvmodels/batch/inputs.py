@@ -19,7 +19,7 @@ Which files are read (:func:`resolve_files`):
 
 Customer ids are read as text unless ``input.customer_id_dtype: integer``
 (:func:`clvmodels.data.ids.normalise_ids`), the same way for every file and both engines. Text ids
-lose surrounding whitespace; the ids changed and the customers merged by that are counted in the
+lose surrounding spaces; the ids changed and the customers merged by that are counted in the
 manifest (``input.ids_stripped``, ``input.ids_merged``) and logged as a warning
 (:func:`warn_stripped_ids`). Integer ids in one file and zero-padded text ids equal to them as
 numbers in another (``4`` and ``'00004'``) are refused (:func:`check_cross_kind_ids`).
@@ -61,7 +61,7 @@ class Source:
     files: list[dict] = field(default_factory=list)
     dataset: str | None = None
     skipped: list[dict] = field(default_factory=list)
-    #: Distinct raw ids changed by stripping whitespace, and customers merged by it.
+    #: Distinct raw ids changed by stripping spaces, and customers merged by it.
     ids_stripped: int = 0
     ids_merged: int = 0
 
@@ -122,10 +122,12 @@ def _skipped(file: Path, root: Path) -> bool:
     return any(p.startswith((".", "_")) for p in parts)
 
 
-def resolve_files(cfg, source: Source | None = None) -> list[tuple[Path, str]]:
+def resolve_files(cfg, source: Source | None = None, *, output_directory=None) -> list[tuple[Path, str]]:
     """The files named by ``input.path`` (a file, a directory or a glob) with their formats, sorted.
 
     Files skipped by rule are added to ``source.skipped``; see the module docstring for the rules.
+    A directory or glob that reaches into the job's ``output_directory``, or into any folder
+    holding a clvmodels job's state (``.clvmodels/``), is refused: a job would read outputs as input.
     """
     raw = cfg.path
     path = Path(raw)
@@ -146,6 +148,7 @@ def resolve_files(cfg, source: Source | None = None) -> list[tuple[Path, str]]:
         return [(path, fmt)]
     else:
         raise DataError(f"input.path {raw!r} does not exist or is not a file {where}.")
+    _refuse_outputs(raw, matches, root, output_directory)
     files, skipped, unknown = [], [], []
     for f in matches:
         if _skipped(f, root):
@@ -172,6 +175,31 @@ def resolve_files(cfg, source: Source | None = None) -> list[tuple[Path, str]]:
         raise DataError(f"input.path {raw!r} mixes CSV and Parquet files; point it at one kind "
                         "(e.g. a glob ending in '.parquet').")
     return files
+
+
+def _refuse_outputs(raw: str, matches: list[Path], root: Path, output_directory) -> None:
+    """Refuse an input whose files include a clvmodels output directory's (see :func:`resolve_files`)."""
+    base = root.resolve()
+    out = Path(output_directory).resolve() if output_directory is not None else None
+    found, seen = None, set()
+    if out is not None and Path(raw).is_dir() and (out == base or base in out.parents):
+        found = out  # a directory input would read the outputs from the next run on
+    for f in matches if found is None else ():
+        folder = f.resolve().parent
+        while found is None and folder not in seen:
+            seen.add(folder)
+            if folder == out or (folder / ".clvmodels").is_dir():
+                found = folder
+            elif folder == base or base not in folder.parents:
+                break
+            folder = folder.parent
+        if found is not None:
+            break
+    if found is not None:
+        raise DataError(
+            f"input.path {raw!r} reaches into the output directory {found} (a clvmodels job writes its scores, "
+            "models and manifest there): the job would read its own outputs as input. Set output.directory "
+            "outside input.path, or narrow input.path (e.g. a glob naming only the input files).")
 
 
 def _glob_root(pattern: str) -> Path:
@@ -268,7 +296,7 @@ ID_CHANGES = "__clvmodels_id_changed"
 def normalise_frame(frame: pd.DataFrame, cfg, *, what: str, with_changes: bool = False) -> pd.DataFrame:
     """The frame with its customer id column read as ``input.customer_id_dtype`` says (text by
     default); the one conversion every file, dataset and engine goes through. ``with_changes``
-    adds the column :data:`ID_CHANGES` marking the rows whose id lost whitespace."""
+    adds the column :data:`ID_CHANGES` marking the rows whose id lost surrounding spaces."""
     raw = frame[cfg.customer_id]
     ids = normalise_ids(raw, cfg.customer_id_dtype, column=cfg.customer_id, what=what)
     out = frame.assign(**{cfg.customer_id: ids})
@@ -345,14 +373,14 @@ def check_spend_amounts(config, n_repeat: int, n_positive: int) -> None:
 
 
 def warn_stripped_ids(stripped: int, merged: int, cfg) -> None:
-    """Log the ids that lost surrounding whitespace and the customers merged by it."""
+    """Log the ids that lost surrounding spaces and the customers merged by it."""
     if not stripped:
         return
     merged_text = (f"; {merged} customer(s) were written both with and without it (or with different padding) "
                    "and are now merged into one customer each" if merged
                    else "; none now equals another id, so no customers were merged")
-    logger.warning("%d customer id(s) in column %r had surrounding whitespace, stripped (whitespace is not part "
-                   "of an id)%s. Counted in the manifest (input.ids_stripped, input.ids_merged); fix the writer "
+    logger.warning("%d customer id(s) in column %r had surrounding spaces, stripped (spaces are not part of an "
+                   "id)%s. Counted in the manifest (input.ids_stripped, input.ids_merged); fix the writer "
                    "of the file if the padding is not expected.", stripped, cfg.customer_id, merged_text)
 
 
@@ -361,7 +389,7 @@ def id_dtype(cfg) -> str:
     return ID_DTYPES[cfg.customer_id_dtype]
 
 
-def read_frame(cfg) -> tuple[pd.DataFrame, Source]:
+def read_frame(cfg, *, output_directory=None) -> tuple[pd.DataFrame, Source]:
     """Read the configured input (transactions or a summary) into one frame of the needed columns.
 
     Every file is checked (columns, types, header), refused when its content repeats another
@@ -374,7 +402,7 @@ def read_frame(cfg) -> tuple[pd.DataFrame, Source]:
         return frame, Source(files=[{"dataset": cfg.dataset, "rows": len(frame)}], dataset=cfg.dataset)
     columns = needed_columns(cfg)
     parts, source = [], Source()
-    files = resolve_files(cfg, source)
+    files = resolve_files(cfg, source, output_directory=output_directory)
     digests = [sha256_of(f) for f, _ in files]
     check_distinct_files(files, digests)
     text_ids, number_ids, zones = {}, {}, {}
@@ -416,7 +444,9 @@ def csv_header(file: Path) -> list[str]:
     try:
         first = pd.read_csv(file, nrows=1, header=None, dtype="str", keep_default_na=False)
     except pd.errors.EmptyDataError:
-        raise EmptyDataError(f"{file} is empty: it has no header and no rows.") from None
+        raise EmptyDataError(f"{file} is empty: it has no header and no rows. Remove it from the input (or move "
+                             "it out of input.path), or deliver the file again with its data; marker files "
+                             "named with a leading '_' or '.' (e.g. _SUCCESS) are skipped.") from None
     except (ValueError, OSError, UnicodeDecodeError) as err:
         raise DataError(f"cannot read {file} as CSV: {err}. Check input.format and the file.") from None
     return [str(v) for v in first.iloc[0].tolist()] if len(first) else []

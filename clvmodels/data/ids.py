@@ -7,7 +7,7 @@ the batch reader (both engines) and the data layer call them.
 - :func:`check_id_kinds` refuses an object column that mixes numbers and text (``1`` and ``'1'``
   would otherwise be two customers, or one, depending on the reader);
 - :func:`normalise_ids` turns a column into text (``"string"``: integers become their decimal text,
-  surrounding whitespace is stripped) or into nullable integers (``"integer"``: text must hold whole
+  surrounding spaces are stripped) or into nullable integers (``"integer"``: text must hold whole
   numbers), keeping missing ids missing so the data layer counts them;
 - :func:`changed_id_keys` and :func:`id_strip_counts` count the ids that stripping changed and the
   customers it merged (for the manifest and a warning);
@@ -59,8 +59,9 @@ def normalise_ids(ids: pd.Series, mode: IdDtype = "string", *, column: str, what
         The id column as read.
     mode : {"string", "integer"}
         ``"string"``: integer ids become their decimal text (``7`` -> ``'7'``), text is kept as is
-        (``'007'`` stays ``'007'``) except for surrounding whitespace, which is not part of an id and
-        is stripped (``' 007 '`` -> ``'007'``; a writer's padding must not split a customer in two).
+        (``'007'`` stays ``'007'``) except for surrounding spaces, which are not part of an id and
+        are stripped (``' 007 '`` -> ``'007'``; a writer's padding must not split a customer in two;
+        tabs and other control characters are kept).
         Ids that stripping makes equal are one customer: the batch reader counts them
         (:func:`id_strip_counts`), lists the count in the manifest (``input.ids_stripped``,
         ``input.ids_merged``) and logs a warning. ``"integer"``: every id must be a whole number (text such as
@@ -107,16 +108,18 @@ def _as_text(ids: pd.Series, *, column: str, what: str) -> pd.Series:
 
 
 def _strip(text: pd.Series) -> pd.Series:
-    """Text ids without surrounding whitespace (a copy only when some id has any)."""
+    """Text ids without surrounding spaces (a copy only when some id has any). Only the space
+    character: the padding of fixed-width or aligned exports; a tab or another control character
+    is kept (it is part of what the writer wrote, and CSV outputs neutralise it)."""
     if not len(text):
         return text
-    padded = text.str.match(r"\s|.*\s$").fillna(False).to_numpy(dtype=bool)
-    return text.str.strip() if padded.any() else text
+    padded = text.str.match(r" |.* $").fillna(False).to_numpy(dtype=bool)
+    return text.str.strip(" ") if padded.any() else text
 
 
 def changed_id_keys(raw: pd.Series, ids: pd.Series) -> np.ndarray:
     """Per row, a 64-bit hash of the raw id where normalising changed its text (surrounding
-    whitespace stripped), 0 elsewhere; :func:`id_strip_counts` turns these into counts."""
+    spaces stripped), 0 elsewhere; :func:`id_strip_counts` turns these into counts."""
     keys = np.zeros(len(raw), dtype=np.uint64)
     if not len(raw) or not (raw.dtype == object or isinstance(raw.dtype, pd.StringDtype) or raw.dtype == "str"):
         return keys

@@ -43,6 +43,7 @@ from ..inputs import (ID_CHANGES, Source, check_cross_kind_ids, check_date_zones
                       prepare_summary, read_csv, resolve_files, row_keys, sha256_of, spend_models,
                       summary_duplicates_error, warn_duplicates, warn_stripped_ids)
 from ..progress import Progress
+from .pandas import _output_directory
 from ..scoring import score_chunks
 from . import Summaries
 
@@ -229,7 +230,7 @@ class DaskEngine:
             cluster.close()
 
     # -- reading --------------------------------------------------------------------------------
-    def _read(self, cfg):
+    def _read(self, cfg, output_directory=None):
         import dask.dataframe as dd
 
         if cfg.dataset is not None:
@@ -238,7 +239,7 @@ class DaskEngine:
             frame, source = read_frame(cfg)
             return dd.from_pandas(frame, npartitions=max(1, self.n_workers)), source
         source = Source()
-        files = resolve_files(cfg, source)
+        files = resolve_files(cfg, source, output_directory=output_directory)
         digests = [sha256_of(f) for f, _ in files]
         check_distinct_files(files, digests)
         columns = needed_columns(cfg)
@@ -293,7 +294,7 @@ class DaskEngine:
     @staticmethod
     def _normalised(ddf, cfg):
         """``ddf`` with its customer ids normalised partition by partition (as the pandas engine's
-        files); a transaction log also gets the column marking ids that lost whitespace."""
+        files); a transaction log also gets the column marking ids that lost surrounding spaces."""
         with_changes = cfg.kind != "summary"
         meta = ddf._meta.assign(**{cfg.customer_id: pd.Series([], dtype=id_dtype(cfg))})
         if with_changes:
@@ -311,7 +312,7 @@ class DaskEngine:
     def summaries(self, config, manifest, *, fit: bool, score: bool) -> Summaries:
         inp, s = config.input, config.summary
         with manifest.stage("read"):
-            ddf, source = self._read(inp)
+            ddf, source = self._read(inp, _output_directory(config))
         out = Summaries(input={"kind": inp.kind, **source.to_dict()})
         with manifest.stage("summary"):
             if inp.kind == "summary":

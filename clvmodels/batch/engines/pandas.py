@@ -27,6 +27,12 @@ def _summarise(frame: pd.DataFrame, config, kind: str, *, key: str, end=None) ->
         raise
 
 
+def _output_directory(config):
+    """The job's output directory, if it has one (its files must not be read as input)."""
+    output = getattr(config, "output", None)
+    return getattr(output, "directory", None)
+
+
 class PandasEngine:
     name = "pandas"
 
@@ -39,7 +45,7 @@ class PandasEngine:
     def summaries(self, config, manifest, *, fit: bool, score: bool) -> Summaries:
         inp = config.input
         with manifest.stage("read"):
-            frame, source = read_frame(inp)
+            frame, source = read_frame(inp, output_directory=_output_directory(config))
         out = Summaries(input={"kind": inp.kind, **source.to_dict()})
         with manifest.stage("summary"):
             if inp.kind == "summary":
