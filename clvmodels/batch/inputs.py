@@ -314,14 +314,16 @@ def id_kind(dtype) -> str:
 def check_cross_kind_ids(text_ids: dict, number_ids: dict, cfg) -> None:
     """Refuse zero-padded text ids of one file equal as numbers to integer ids of another.
 
-    ``text_ids`` maps files whose ids were text to their :func:`~clvmodels.data.ids.padded_numbers`,
+    ``text_ids`` maps files whose ids were text to a function returning their
+    :func:`~clvmodels.data.ids.padded_numbers` (called only when some file has number ids),
     ``number_ids`` files whose ids were numbers to a function telling which of a set of plain
     numbers (text) they hold. Only with text ids (the default); ``customer_id_dtype: integer``
     merges them by rule.
     """
     if cfg.customer_id_dtype != "string" or not text_ids or not number_ids:
         return
-    for text_file, padded in text_ids.items():
+    for text_file, padded_of in text_ids.items():
+        padded = padded_of()
         if not len(padded):
             continue
         for number_file, holds in number_ids.items():
@@ -417,7 +419,7 @@ def read_frame(cfg, *, output_directory=None) -> tuple[pd.DataFrame, Source]:
             zones[file] = str(getattr(part[cfg.datetime].dtype, "tz", None) or "") or None
         part = normalise_frame(part, cfg, what=str(file), with_changes=True)
         if kind == "text":
-            text_ids[file] = padded_numbers(part[cfg.customer_id])
+            text_ids[file] = lambda ids=part[cfg.customer_id]: padded_numbers(ids)
         else:
             number_ids[file] = lambda values, ids=part[cfg.customer_id]: values[np.isin(values, ids.unique())]
         parts.append(part)

@@ -124,7 +124,10 @@ def changed_id_keys(raw: pd.Series, ids: pd.Series) -> np.ndarray:
     if not len(raw) or not (raw.dtype == object or isinstance(raw.dtype, pd.StringDtype) or raw.dtype == "str"):
         return keys
     text = raw.astype("str")
-    changed = (raw.notna() & ids.notna()).to_numpy() & (text.to_numpy() != ids.astype("str").to_numpy())
+    # stripping only shortens an id: compare lengths (cheap), not the texts
+    longer = text.str.len().to_numpy(dtype=float, na_value=np.nan) != ids.astype("str").str.len().to_numpy(
+        dtype=float, na_value=np.nan)
+    changed = (raw.notna() & ids.notna()).to_numpy() & longer
     if changed.any():
         keys[changed] = pd.util.hash_pandas_object(text[changed], index=False).to_numpy() | np.uint64(1)
     return keys

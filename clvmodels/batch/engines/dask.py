@@ -282,8 +282,11 @@ class DaskEngine:
         def ids_of(file) -> pd.Series:
             return pq.read_table(file, columns=[cfg.customer_id]).column(0).to_pandas()
 
-        text_ids = {f: padded_numbers(normalise_frame(ids_of(f).to_frame(cfg.customer_id), cfg, what=str(f))
-                                      [cfg.customer_id]) for f, kind in kinds.items() if kind == "text"}
+        def padded(file):
+            return lambda: padded_numbers(normalise_frame(ids_of(file).to_frame(cfg.customer_id), cfg,
+                                                          what=str(file))[cfg.customer_id])
+
+        text_ids = {f: padded(f) for f, kind in kinds.items() if kind == "text"}
 
         def holds(file):
             return lambda values: values[np.isin(values, normalise_frame(
