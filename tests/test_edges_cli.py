@@ -106,6 +106,40 @@ def test_output_directory_not_writable(tmp_path, capsys, monkeypatch):
     exit_2(capsys, ["validate", path], "output.directory", "not writable", "created in")
 
 
+@pytest.mark.skipif(not Path("/proc/self/mounts").exists(), reason="reads the mounts of Linux")
+@pytest.mark.parametrize(("directory", "words"), [
+    ("/proc/clvtest", ["would be created in /proc", "proc filesystem"]),
+    ("/sys/kernel/x", ["would be created in /sys/kernel", "sysfs filesystem"]),
+    ("/sys/kernel", ["is on the sysfs filesystem"]),
+])
+def test_output_directory_on_a_kernel_filesystem(tmp_path, capsys, directory, words):
+    """/proc and /sys accept no directories (ENOENT, EPERM), even for root, whom os.access lets
+    write there: validate and run both exit 2 naming the key and the filesystem."""
+    from clvmodels.batch.limits import filesystem_of
+
+    if (filesystem_of(directory) or ("", ""))[1] not in ("proc", "sysfs"):
+        pytest.skip(f"{directory} is not on a kernel filesystem here")
+    path = write(tmp_path, BASE + f"output: {{directory: {directory}}}\n")
+    assert exit_2(capsys, ["validate", path], "output.directory", *words) == \
+        exit_2(capsys, ["run", path, "--no-progress"], "output.directory", *words)
+
+
+def test_an_output_directory_that_cannot_be_created_is_a_config_error(tmp_path, monkeypatch):
+    """create_output_dir: an OSError of mkdir (no space, a read-only mount) is a ConfigError
+    naming the key and the reason."""
+    import errno
+
+    from clvmodels.batch.limits import create_output_dir
+    from clvmodels.exceptions import ConfigError
+
+    def full(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(Path, "mkdir", full)
+    with pytest.raises(ConfigError, match="--output-dir .* cannot be created: No space left on device"):
+        create_output_dir(tmp_path / "new", key="--output-dir")
+
+
 def _fake_job(monkeypatch, error: BaseException, seen: dict | None = None):
     import clvmodels.batch as batch
 

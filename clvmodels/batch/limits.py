@@ -21,6 +21,7 @@ estimate and the remedy (a smaller ``engine.chunk_size`` or horizon).
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from ..exceptions import ConfigError
@@ -129,7 +130,7 @@ def check_output_dir(path: str | Path, *, key: str = "output.directory") -> Path
     ------
     ConfigError
         ``path`` (or a parent) is a file, or the directory (or its nearest existing parent) is
-        not writable.
+        not writable or on a kernel filesystem (:data:`PSEUDO_FILESYSTEMS`: /proc, /sys, /dev ...).
     """
     path = Path(path)
     existing = path
@@ -142,8 +143,54 @@ def check_output_dir(path: str | Path, *, key: str = "output.directory") -> Path
         what = "is" if existing == path else f"is inside {existing}, which is"
         raise ConfigError(f"{key} {str(path)!r} {what} a file, not a directory; give a directory (it is "
                           "created when missing) or move the file away.")
+    mount = filesystem_of(existing)
+    if mount is not None and mount[1] in PSEUDO_FILESYSTEMS:
+        where = "is" if existing == path else f"would be created in {existing}, which is"
+        raise ConfigError(f"{key} {str(path)!r} {where} on the {mount[1]} filesystem mounted at {mount[0]}, an "
+                          "interface of the kernel or of devices that cannot hold files (even where this user "
+                          "may write there); give a directory on a disk, e.g. under your home or /srv.")
     if not os.access(existing, os.W_OK | os.X_OK):
         where = "" if existing == path else f" (it would be created in {existing})"
         raise ConfigError(f"{key} {str(path)!r} is not writable by this user{where}; give a directory you "
                           "can write to, or change its permissions.")
     return path
+
+
+def create_output_dir(path: str | Path, *, key: str = "output.directory") -> Path:
+    """:func:`check_output_dir`, then create the directory (and its parents); an error of the
+    filesystem (no space, a read-only mount, permissions changed meanwhile) is a
+    :class:`~clvmodels.exceptions.ConfigError` naming ``key``, not a traceback."""
+    path = check_output_dir(path, key=key)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ConfigError(f"{key} {str(path)!r} cannot be created: {err.strerror or err}; give a directory you "
+                          "can write to.") from None
+    return path
+
+
+#: Filesystems of the kernel and of devices (Linux): their "files" are interfaces, so an output
+#: directory there is refused even where this user (root) may write.
+PSEUDO_FILESYSTEMS = frozenset({
+    "proc", "sysfs", "devtmpfs", "devpts", "cgroup", "cgroup2", "debugfs", "tracefs", "securityfs", "configfs",
+    "pstore", "bpf", "mqueue", "fusectl", "binfmt_misc", "efivarfs", "autofs", "hugetlbfs", "rpc_pipefs", "nsfs"})
+
+
+def filesystem_of(path: str | Path) -> tuple[str, str] | None:
+    """The mount point and type of the filesystem that holds the existing ``path``, from
+    ``/proc/self/mounts`` (Linux; None where it cannot be read)."""
+    try:
+        lines = Path("/proc/self/mounts").read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    target = os.path.realpath(path)
+    best = None
+    for line in lines:  # in mount order: of two mounts on one point, the later one is seen
+        fields = line.split()
+        if len(fields) < 3:
+            continue
+        point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[1])  # '\040' is a space
+        if target == point or target.startswith(point.rstrip("/") + "/"):
+            if best is None or len(point) >= len(best[0]):
+                best = (point, fields[2])
+    return best
