@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import tempfile
 import textwrap
 import threading
 import traceback
+import warnings
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
@@ -44,7 +46,9 @@ examples:
                                                     --model files is the last path given
   clvmodels compare configs/cdnow_compare.yaml      fit BG/NBD, MBG/NBD, Pareto/NBD on a 39/39-week
                                                     split of CDNOW and write a comparison report
-  clvmodels validate my.yaml                        check a config without running it
+  clvmodels validate my.yaml                        check a config without running it (input files'
+                                                    headers, output directory; nothing is written)
+  clvmodels validate --for score my.yaml            check it as score does (the model files too)
   clvmodels example-config my.yaml                  write the documented example config to my.yaml
 
 configs: `clvmodels example-config` prints the example config that documents every key (input
@@ -116,13 +120,18 @@ def _parser() -> argparse.ArgumentParser:
         command.epilog = _EPILOG
     validate = sub.add_parser("validate", help="check a config file without running it",
                               formatter_class=raw, epilog=_EPILOG,
-                              description="Check a config file and report every problem at once; a file "
-                                          "with a split section is checked as a comparison config. It "
-                                          "builds what the job builds (each model from its options, the "
-                                          "sizes of one scoring chunk) and checks that the output "
-                                          "directory can be written, so a config it accepts is one that "
-                                          "run, fit, score or compare accept.")
+                              description="Check a config file and report every problem at once, as the "
+                                          "command named by --for would (without --for, a file with a split "
+                                          "section is checked as a comparison config, any other as a run's; "
+                                          "the output says which). It builds what the job builds (each model "
+                                          "from its options, the sizes of one scoring chunk, the score "
+                                          "columns), checks that the output directory can be written and "
+                                          "that the input files (and KPI tables) exist with the configured "
+                                          "columns (headers only; no data are read), and for score that "
+                                          "the model files are there. Nothing is written.")
     validate.add_argument("config", help="YAML config file")
+    validate.add_argument("--for", dest="for_command", choices=("run", "fit", "score", "compare"),
+                          help="the command the config is for (default: compare with a split section, else run)")
     example = sub.add_parser("example-config", help="print the documented example config (or write it to PATH)",
                              formatter_class=raw,
                              description="Print the example config that documents every key with its default "
@@ -182,6 +191,37 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     _score_config(parser, args)
+    problem = _source_date_epoch_problem()
+    if problem:
+        print(f"clvmodels: error: {problem}", file=sys.stderr)
+        return 2
+    shown = warnings.formatwarning
+    warnings.formatwarning = _one_line_warning  # shown as clvmodels: warning: ...; filters stay as they are
+    try:
+        return _command(args)
+    finally:
+        warnings.formatwarning = shown
+
+
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:
+    """A warning as one line without the source line it came from (the CLI's users read
+    messages, not clvmodels' code): ``clvmodels: warning: <Category>: <message>``."""
+    text = " ".join(str(message).split())
+    return f"clvmodels: warning: {category.__name__}: {text}\n"
+
+
+def _source_date_epoch_problem() -> str | None:
+    """Why ``SOURCE_DATE_EPOCH`` cannot be used (the time reports and manifests record), or None."""
+    from .batch.manifest import MAX_EPOCH
+
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch is None or not epoch.strip() or (epoch.strip().isdigit() and int(epoch.strip()) <= MAX_EPOCH):
+        return None
+    return (f"SOURCE_DATE_EPOCH is {epoch[:40]!r}; it must be a whole number of seconds since 1970-01-01 UTC, "
+            f"0 to {MAX_EPOCH} (9999-12-31), e.g. $(git log -1 --format=%ct), or unset.")
+
+
+def _command(args) -> int:
     if args.command == "example-config":
         try:
             return _example_config(args)
@@ -220,10 +260,7 @@ def _main(args, job: dict) -> int:
     handler = _log_to_stderr() if getattr(args, "progress", False) is not False else None
     try:
         if args.command == "validate":
-            config = batch.load_config(args.config, _schema_of(args.config, batch.CompareConfig))
-            check_output_dir(config.output.directory)
-            print(f"{args.config}: OK")
-            return 0
+            return _validate(args, batch)
         config = batch.load_config(args.config, batch.CompareConfig if args.command == "compare" else None)
         out = check_output_dir(args.output_dir, key="--output-dir") if args.output_dir else \
             check_output_dir(config.output.directory)
@@ -302,15 +339,38 @@ def _report(args, config, manifest) -> None:
         print(f"  kpis: {len(manifest['kpis']['tables'])} tables -> {out}/kpis/report.html")
 
 
-def _schema_of(path: str, compare_schema):
-    """The comparison schema for a config with a ``split`` section, else the run schema (None)."""
+def _schema_of(path: str) -> str:
+    """The command a config is for, when validate is not told: compare with a ``split`` section,
+    else run."""
     from .batch.yamlsafe import read_yaml
 
     try:
         raw = read_yaml(path)
     except ConfigError:
-        return None  # load_config reports it
-    return compare_schema if isinstance(raw, dict) and "split" in raw else None
+        return "run"  # load_config reports it
+    return "compare" if isinstance(raw, dict) and "split" in raw else "run"
+
+
+def _validate(args, batch) -> int:
+    """``clvmodels validate [--for COMMAND] CONFIG``: what that command checks before its job."""
+    from .batch.config import check_sources
+    from .batch.limits import check_output_dir
+
+    command = args.for_command or _schema_of(args.config)
+    config = batch.load_config(args.config, batch.CompareConfig if command == "compare" else None)
+    check_output_dir(config.output.directory)
+    files = check_sources(config)
+    if command == "score":
+        from .batch.runner import load_models, model_paths
+
+        load_models(config, model_paths(config, Path(config.output.directory).absolute()))
+    notes = [] if args.for_command else [
+        f"checked as a {'comparison' if command == 'compare' else 'run'} config: it has "
+        f"{'a' if command == 'compare' else 'no'} split section; --for names the command"]
+    if files:
+        notes.append(f"{files} input file{'s' if files != 1 else ''} checked")
+    print(f"{args.config}: OK for clvmodels {command}" + (f" ({'; '.join(notes)})" if notes else ""))
+    return 0
 
 
 if __name__ == "__main__":

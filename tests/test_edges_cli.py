@@ -291,3 +291,105 @@ def test_example_config_documents_every_key():
     """Every key of the run schema appears in the example config (as `key:`), which validates."""
     text = cli.example_config("run")
     assert [k for k in _keys(RunConfig) if f"{k}:" not in text] == []
+
+
+@pytest.mark.parametrize("value", ["99999999999999", "-1", "1.5", "abc"])
+def test_bad_source_date_epoch_exits_2_before_anything(tmp_path, capsys, monkeypatch, value):
+    """A SOURCE_DATE_EPOCH that is not a whole number of seconds 0..9999-12-31 is refused by the
+    CLI before the config is read (the manifest's clock would fail with OutOfBoundsDatetime)."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", value)
+    path = write(tmp_path, BASE + f"output: {{directory: {tmp_path / 'out'}}}\n")
+    for command in ("validate", "run"):
+        exit_2(capsys, [command, path], "SOURCE_DATE_EPOCH", repr(value), "253402300799")
+    assert not (tmp_path / "out").exists()
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "0")
+    assert cli.main(["validate", path]) == 0
+
+
+def test_validate_for_names_the_command_and_says_which(tmp_path, capsys):
+    """validate --for run|fit|score|compare checks as that command does (the same message), and
+    without --for says which schema it guessed."""
+    run_config = write(tmp_path, BASE + f"output: {{directory: {tmp_path / 'out'}}}\n")
+    compare_config = write(tmp_path, BASE + "split: {calibration_period_end: 1997-09-30}\n", "cmp.yaml")
+    assert cli.main(["validate", run_config]) == 0
+    assert "OK for clvmodels run (checked as a run config: it has no split section" in capsys.readouterr().out
+    assert cli.main(["validate", compare_config]) == 0
+    assert "OK for clvmodels compare (checked as a comparison config" in capsys.readouterr().out
+    assert cli.main(["validate", "--for", "fit", run_config]) == 0
+    assert capsys.readouterr().out.strip() == f"{run_config}: OK for clvmodels fit"
+    first = exit_2(capsys, ["validate", "--for", "compare", run_config], "split: Field required")
+    assert exit_2(capsys, ["compare", run_config]) == first
+    exit_2(capsys, ["validate", "--for", "run", compare_config], "split: unknown key 'split'")
+
+
+def test_validate_for_score_needs_the_model_files(tmp_path, capsys):
+    """--for score checks the model files score would load (default <output>/models/<name>.json)."""
+    path = write(tmp_path, BASE + f"output: {{directory: {tmp_path / 'out'}}}\n")
+    exit_2(capsys, ["validate", "--for", "score", path], "bgnbd.json does not exist", "clvmodels fit")
+
+
+def _table(tmp_path, name: str, frame) -> str:
+    file = tmp_path / name
+    frame.to_parquet(file) if name.endswith(".parquet") else frame.to_csv(file, index=False)
+    return str(file)
+
+
+def test_validate_checks_the_named_files_and_columns(tmp_path, capsys):
+    """Missing input files, input files without a configured column (CSV header, Parquet schema),
+    missing KPI tables and KPI columns: validate exits 2 as the job would, reading headers only."""
+    import pandas as pd
+
+    tx = pd.DataFrame({"customer_id": ["a", "b"], "date": ["2020-01-01", "2020-02-01"], "amount": [1.0, 2.0]})
+    out = f"output: {{directory: {tmp_path / 'out'}}}\n"
+    missing = write(tmp_path, f"input: {{path: {tmp_path / 'nope.csv'}}}\n" + out)
+    first = exit_2(capsys, ["validate", missing], "input.path", "nope.csv", "does not exist")
+    assert exit_2(capsys, ["run", missing, "--no-progress"]) == first
+    for name in ("tx.csv", "tx.parquet"):
+        no_amount = write(tmp_path, f"input: {{path: {_table(tmp_path, name, tx)}, monetary_value: amt}}\n" + out)
+        first = exit_2(capsys, ["validate", no_amount], name, "missing column(s) 'amt'")
+        assert exit_2(capsys, ["run", no_amount, "--no-progress"]) == first
+    tx_csv = _table(tmp_path, "tx.csv", tx)
+    costs = _table(tmp_path, "costs.csv", tx.assign(cost=0.5))
+    kpis = "models: [bgnbd, gamma_gamma]\nkpis: {costs: {path: %s, cost: %s}}\n"
+    exit_2(capsys, ["validate", write(tmp_path, f"input: {{path: {tx_csv}}}\n" + out + kpis % (
+        tmp_path / "nope.csv", "cost"))], "kpis.costs.path", "does not exist")
+    exit_2(capsys, ["validate", write(tmp_path, f"input: {{path: {tx_csv}}}\n" + out + kpis % (costs, "cst"))],
+           "kpis.costs.path", "missing column(s) 'cst' (did you mean 'cost'?)", "kpis.costs.cost")
+    good = write(tmp_path, f"input: {{path: {tx_csv}}}\n" + out + kpis % (costs, "cost"))
+    assert cli.main(["validate", good]) == 0 and "2 input files checked" in capsys.readouterr().out
+
+
+def test_cli_warnings_are_one_line(tmp_path, capsys, monkeypatch):
+    """While the CLI runs, a warning (the library's or numpy's) is shown as one line
+    'clvmodels: warning: <Category>: <message>' without the source line; restored afterwards."""
+    import warnings
+
+    seen = {}
+
+    def job(config, **kwargs):
+        seen["format"] = warnings.formatwarning
+        raise DataError("stop")
+
+    import clvmodels.batch as batch
+
+    monkeypatch.setattr(batch, "run", job)
+    before = warnings.formatwarning
+    cli.main(["run", write(tmp_path, BASE + f"output: {{directory: {tmp_path / 'out'}}}\n")])
+    assert warnings.formatwarning is before and seen["format"] is not before
+    line = seen["format"](RuntimeWarning("overflow encountered\n in exp"), RuntimeWarning, "x.py", 3, "y = exp(x)")
+    assert line == "clvmodels: warning: RuntimeWarning: overflow encountered in exp\n"
+
+
+def test_cli_warnings_in_a_real_run(tmp_path):
+    """A real run with an excluded row: its ExcludedRowsWarning is one line on stderr, no source."""
+    import pandas as pd
+
+    data = pd.DataFrame({"customer_id": ["1", "1", "2", "3", "3", "4"], "amount": [1.0, 2, 3, 4, 5, 6],
+                         "date": ["2020-01-01", "2020-03-01", "2020-01-05", "2020-02-01", "2020-05-01", "bad"]})
+    path = write(tmp_path, f"input: {{path: {_table(tmp_path, 'tx.csv', data)}, on_invalid: exclude}}\n"
+                           f"models: [bgnbd]\noutput: {{directory: {tmp_path / 'out'}}}\n")
+    proc = subprocess.run([sys.executable, "-m", "clvmodels.cli", "run", path, "--no-progress"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    warned = [line for line in proc.stderr.splitlines() if "ExcludedRowsWarning" in line]
+    assert warned and warned[0].startswith("clvmodels: warning: ExcludedRowsWarning: "), proc.stderr
+    assert "warnings.warn" not in proc.stderr and ".py:" not in proc.stderr, proc.stderr

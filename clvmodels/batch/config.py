@@ -677,3 +677,76 @@ def load_config(path: str | Path, schema: type[BaseModel] | None = None):
         Listing every problem with its location, and the closest valid key for unknown keys.
     """
     return parse_config(read_yaml(path), source=str(path), schema=schema or RunConfig)
+
+
+def check_sources(config: RunConfig | CompareConfig) -> int:
+    """Check what the job will read, without reading the data: every file that ``input.path``
+    names exists (a file, a directory or a glob, by the reader's rules) and its header (CSV) or
+    schema (Parquet footer) has the configured columns; each ``kpis`` table file exists and has
+    the columns its keys name. Messages are the reader's own. Returns the number of files checked.
+
+    Raises
+    ------
+    DataError
+        A missing file, a missing column, a file that cannot be read as its format.
+    """
+    from .inputs import check_csv_header, check_parquet, csv_header, resolve_files
+
+    checked = 0
+    if config.input.path is not None:
+        for file, fmt in resolve_files(config.input):
+            if fmt == "parquet":
+                check_parquet(file, config.input)
+            else:
+                check_csv_header(csv_header(file), file, config.input)
+            checked += 1
+    kpis = config.kpis
+    if kpis is None:
+        return checked
+    inp = config.input
+    tables = {"customers": kpis.customers, "costs": kpis.costs, "surveys": kpis.surveys}
+    for what, table in tables.items():
+        if table is None or table.path is None:
+            continue
+        header = _table_header(Path(table.path), what)
+        keys = {"input.customer_id": inp.customer_id}
+        if what == "customers":
+            keys.update({f"kpis.customers.attributes[{i}]": a for i, a in enumerate(table.attributes)})
+            if table.cac is not None and table.cac in header:  # the acquisition table needs its channel too
+                keys["kpis.customers.channel"] = table.channel
+        elif what == "costs":
+            keys["input.monetary_value"] = inp.monetary_value or "amount"
+            keys.update({f"kpis.costs.{k}": getattr(table, k) for k in ("cost", "returns")
+                         if getattr(table, k) is not None})
+            if isinstance(table.cost_to_serve, str):
+                keys["kpis.costs.cost_to_serve"] = table.cost_to_serve
+        else:
+            keys.update({f"kpis.surveys.{k}": getattr(table, k) for k in ("date", "question_type", "score")})
+        missing = [key for key, column in keys.items() if column not in header]
+        if missing:
+            from ..data.validation import require_columns
+            import pandas as pd
+
+            require_columns(pd.DataFrame(columns=header), [keys[k] for k in missing],
+                            what=f"kpis.{what}.path {table.path!r}",
+                            hint=f"Set {', '.join(missing)} to the file's column names, or fix the file.")
+        checked += 1
+    return checked
+
+
+def _table_header(path: Path, what: str) -> list[str]:
+    """The column names of a KPI table file, read as the KPI stage reads it (Parquet by suffix)."""
+    from ..exceptions import DataError
+    from .inputs import csv_header
+
+    if not path.is_file():
+        raise DataError(f"kpis.{what}.path {str(path)!r} does not exist or is not a file "
+                        f"(paths are relative to the working directory {Path.cwd()}).")
+    if path.suffix.lower() not in (".parquet", ".pq"):
+        return csv_header(path)
+    import pyarrow.parquet as pq
+
+    try:
+        return list(pq.ParquetFile(path).schema_arrow.names)
+    except (OSError, ValueError) as err:
+        raise DataError(f"cannot read kpis.{what}.path {path}: {err}. Give a CSV or Parquet file.") from None
