@@ -133,18 +133,62 @@ def clv_arguments(horizon_months, discount_rate, margin, month_length=None) -> t
     month_length)``.
 
     ``horizon_months`` is a whole number from 1 to :data:`MAX_HORIZON_MONTHS`; ``discount_rate``
-    (per month) finite and 0 or more; ``margin`` any finite number (a negative margin values
-    customers who cost more than they bring, so their CLV is negative); ``month_length`` None
+    (per month) finite and 0 or more; ``margin`` finite and above 0 (as the batch config's
+    ``predictions.clv.margin``); ``month_length`` None
     or positive and finite.
     """
     months = positive_int(horizon_months, name="horizon_months", maximum=MAX_HORIZON_MONTHS, what="months")
     rate = number(discount_rate, name="discount_rate", minimum=0.0,
                   rule="a finite monthly rate of 0 or more (e.g. 0.01 for about 12.7% a year)")
-    margin = number(margin, name="margin", rule="a finite number (the share of revenue that is profit, e.g. 0.3)")
+    margin = number(margin, name="margin", minimum=0.0, strict=True,
+                    rule="a finite number above 0 (the share of revenue that is profit, e.g. 0.3)")
     if month_length is not None:
         month_length = number(month_length, name="month_length", minimum=0.0, strict=True,
                               rule="a positive finite month length in the model's time unit (e.g. 4.345 weeks)")
     return months, rate, margin, month_length
+
+
+#: Relative tolerance of the covariance checks (symmetry, smallest eigenvalue), far above rounding
+#: in a saved covariance (floats written with repr round-trip exactly) and far below any real defect.
+COVARIANCE_TOLERANCE = 1e-8
+
+
+def covariance_problem(cov, names, *, max_variance: float | None = None) -> str | None:
+    """What is wrong with a parameter covariance (nested lists, None or NaN for unknown), or None.
+
+    A covariance with unknown entries (None/NaN) is accepted as unknown (no intervals can be drawn
+    from it); a known one must be a symmetric positive semi-definite matrix of finite numbers: a square matrix of the parameters' size, symmetric
+    within :data:`COVARIANCE_TOLERANCE` of its largest entry, a diagonal (the variances) of 0 or
+    more (at most ``max_variance`` where given), and eigenvalues of at least ``-tolerance * largest``. Anything else would give NaN
+    standard errors or make drawing parameters fail.
+    """
+    matrix = np.array([[np.nan if v is None else v for v in row] for row in cov], dtype=float)
+    k = len(names)
+    if matrix.shape != (k, k):
+        return f"covariance must be {k} x {k} (one row and column per parameter {names}); got shape {matrix.shape}"
+    if np.isnan(matrix).any():  # unknown entries: no intervals are drawn from it (parameter_draws says so)
+        return None
+    if not np.all(np.isfinite(matrix)):
+        return "covariance entries must be finite"
+    negative = [names[i] for i in np.flatnonzero(np.diag(matrix) < 0)]
+    if negative:
+        return f"covariance has negative variances (diagonal entries) for {negative}"
+    if max_variance is not None:
+        huge = [names[i] for i in np.flatnonzero(np.diag(matrix) > max_variance)]
+        if huge:
+            return (f"covariance has variances above {max_variance:.3g} for {huge} (standard errors beyond "
+                    f"{np.sqrt(max_variance):.3g}), more than any fit reports")
+    scale = float(np.max(np.abs(matrix)))
+    if scale == 0:
+        return None
+    asymmetry = float(np.max(np.abs(matrix - matrix.T)))
+    if asymmetry > COVARIANCE_TOLERANCE * scale:
+        return f"covariance is not symmetric (entries differ from their transposes by up to {asymmetry:.3g})"
+    smallest = float(np.linalg.eigvalsh((matrix + matrix.T) / 2).min())
+    if smallest < -COVARIANCE_TOLERANCE * scale:
+        return (f"covariance is not positive semi-definite (smallest eigenvalue {smallest:.3g}, largest entry "
+                f"{scale:.3g}), so it is not the covariance of any estimate")
+    return None
 
 
 def draw_count(n_draws, *, name: str = "n_draws") -> int:

@@ -15,6 +15,7 @@ import pandas as pd
 
 from . import _checks
 from .clv import customer_lifetime_value
+from .exceptions import InvalidArgumentError
 
 _CHUNK_CELLS = 20_000_000  # draws x customers evaluated at once (bounded memory)
 
@@ -43,8 +44,23 @@ def parameter_draws(model, n_draws: int = 200, *, random_state=None) -> pd.DataF
         raise ValueError(f"{type(model).__name__} has no finite covariance, so its parameter uncertainty "
                          "is unknown: fit it on data, or pass covariance= to from_params.")
     cov_log = cov / np.outer(params, params)
+    problem = _checks.covariance_problem(cov_log, list(model.param_names))
+    if problem:
+        raise InvalidArgumentError(f"{type(model).__name__}.covariance_ (on the log scale) is not a covariance: "
+                                   f"{problem}. Parameter draws need the covariance of a fit: refit the model, "
+                                   "or pass a symmetric positive semi-definite covariance= to from_params.")
     rng = np.random.default_rng(random_state)
-    draws = np.exp(rng.multivariate_normal(np.log(params), cov_log, size=n_draws, method="cholesky"))
+    try:
+        normal = rng.multivariate_normal(np.log(params), cov_log, size=n_draws, method="cholesky")
+    except np.linalg.LinAlgError:  # semi-definite (singular): the eigendecomposition draws from it
+        rng = np.random.default_rng(random_state)
+        normal = rng.multivariate_normal(np.log(params), cov_log, size=n_draws, method="eigh")
+    with np.errstate(over="ignore"):
+        draws = np.exp(normal)
+    if not np.all(np.isfinite(draws)):
+        raise InvalidArgumentError(f"{type(model).__name__}.covariance_ is so wide that drawn parameters overflow "
+                                   "(standard errors far beyond the estimates); intervals from it would be "
+                                   "meaningless. Refit on more data, or score without intervals.")
     return pd.DataFrame(draws, columns=list(model.param_names))
 
 

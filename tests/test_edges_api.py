@@ -95,8 +95,10 @@ def test_sbg_arguments():
     ({"discount_rate": INF}, ["discount_rate", "inf"]),
     ({"discount_rate": -0.01}, ["discount_rate", "-0.01"]),
     ({"discount_rate": "1%"}, ["discount_rate", "'1%'"]),
-    ({"margin": NAN}, ["margin must be a finite number", "nan"]),
+    ({"margin": NAN}, ["margin must be a finite number above 0", "nan"]),
     ({"margin": -INF}, ["margin", "-inf"]),
+    ({"margin": -1}, ["margin must be a finite number above 0", "got -1"]),
+    ({"margin": 0}, ["margin must be a finite number above 0", "got 0"]),
     ({"month_length": 0.0}, ["month_length must be a positive finite month length"]),
     ({"month_length": NAN}, ["month_length", "nan"]),
 ])
@@ -106,12 +108,24 @@ def test_clv_arguments(kwargs, words):
 
 
 def test_clv_edges_that_are_meaningful():
-    """No discounting (0) and a negative margin (customers who cost more than they bring) are allowed."""
+    """No discounting (0) and the longest horizon are allowed; CLV scales with the margin."""
     purchase = _purchase(BetaGeoModel)
     base = customer_lifetime_value(purchase, SPEND, DATA, discount_rate=0.0, horizon_months=1200)
     assert np.all(np.isfinite(base)) and np.all(base > 0)
-    loss = customer_lifetime_value(purchase, SPEND, DATA, discount_rate=0.0, horizon_months=1200, margin=-0.5)
-    np.testing.assert_allclose(loss, -0.5 * base)
+    part = customer_lifetime_value(purchase, SPEND, DATA, discount_rate=0.0, horizon_months=1200, margin=0.25)
+    np.testing.assert_allclose(part, 0.25 * base)
+
+
+def test_parameter_draws_refuse_a_covariance_that_is_not_one():
+    """A covariance that is not symmetric positive semi-definite is a clear error, not a LinAlgError."""
+    params = {"p": 6.25, "q": 3.74, "gamma": 15.45}
+    for cov, words in ((np.diag([-1.0, 0.1, 1.0]), ["negative variances", "['p']"]),
+                       ([[1.0, 2.0, 0.0], [2.0, 1.0, 0.0], [0.0, 0.0, 1.0]], ["not positive semi-definite"]),
+                       ([[1.0, 0.5, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]], ["not symmetric"])):
+        model = GammaGammaModel.from_params(params, covariance=cov)
+        _refused(lambda: parameter_draws(model, 5, random_state=0), "covariance_", "refit", *words)
+    singular = GammaGammaModel.from_params(params, covariance=np.full((3, 3), 0.01))  # semi-definite: drawn
+    assert np.all(np.isfinite(parameter_draws(singular, 5, random_state=0).to_numpy()))
 
 
 @pytest.mark.parametrize("ci_level, words", [(95, ["use 0.95"]), (0.0, ["between 0 and 1"]), (1.0, ["got 1.0"]),

@@ -263,7 +263,7 @@ def test_a_valid_file_loads(saved):
     ([0.24], ["positive finite numbers"]),
     (float("nan"), ["positive finite numbers"]),
     (float("inf"), ["positive finite numbers"]),
-    (1e300, ["not finite numbers", "NaN or overflow", "refit"]),
+    (1e300, ["outside 1e-12..1e+12", "damaged or hand-edited", "Refit"]),
 ])
 def test_parameters_must_be_usable_numbers(saved, tmp_path, value, words):
     _, payload = saved
@@ -396,6 +396,7 @@ def test_a_valid_posterior_loads(posterior):
     ({"clvmodels_format_version": "0"}, ["clvmodels_format_version '0'"]),
     ({"clvmodels_format_version": "1.5"}, ["clvmodels_format_version '1.5'"]),
     ({"clvmodels_format_version": "7"}, ["newer clvmodels", "upgrade"]),
+    ({"clvmodels_format_version": "9" * 5000}, ["'9999999999", "... (5,002 characters)", "damaged"]),
     ({"clvmodels_format": "other"}, ["not a clvmodels posterior file"]),
     ({"clvmodels_model": "bayes_nope"}, ["'bayes_nope'"]),
     ({"clvmodels_settings": "{not json"}, ["damaged", "posterior file"]),
@@ -428,3 +429,91 @@ def test_non_netcdf_bytes_are_refused(tmp_path, content, words):
     path = tmp_path / "posterior.nc"
     path.write_bytes(content)
     _posterior_refused(path, *words)
+
+
+# -- model files: what a fit could produce, and what the predictions are defined for (issue 12) ------
+def test_a_duplicate_key_is_refused_by_name(saved, tmp_path):
+    path, _ = saved
+    text = path.read_text().replace('"r":', '"r": 9.0, "r":', 1)
+    _refused(_write_text(tmp_path / "dup.json", text), "the key 'r' twice", "Keep one of them")
+
+
+def _write_text(path, text):
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("digits", [400, 5000])
+def test_a_very_long_integer_is_refused(saved, tmp_path, digits):
+    """400 digits overflowed a float (OverflowError), 5,000 hit Python's int-digits limit (ValueError)."""
+    path, _ = saved
+    text = path.read_text().replace('"format_version": 1', '"format_version": 1' + "0" * digits, 1)
+    _refused(_write_text(tmp_path / "long.json", text), f"{digits + 1:,} digits", "at most 40 digits")
+
+
+@pytest.mark.parametrize("cov, words", [
+    (np.diag([-1.0, 1, 1, 1]), ["negative variances", "['r']"]),
+    (np.full((4, 4), 1e300), ["variances above 1e+24"]),
+    (np.eye(4) + np.diag([0.5, 0, 0], 1), ["not symmetric"]),
+    (np.ones((4, 4)) * 1.0 - 2 * np.eye(4) * 0 + np.diag([0, 0, 0, 0.0]) + np.array(
+        [[0, 2, 0, 0], [2, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]]), ["not positive semi-definite"]),
+])
+def test_a_covariance_that_is_not_one_is_refused(saved, tmp_path, cov, words):
+    path, payload = saved
+    payload["covariance"] = np.asarray(cov, dtype=float).tolist()
+    _refused(_write(tmp_path / "cov.json", payload), "damaged 'bgnbd' model file", *words, "Save the model again")
+
+
+def test_a_semi_definite_or_unknown_covariance_loads(saved, tmp_path):
+    path, payload = saved
+    payload["covariance"] = np.full((4, 4), 0.01).tolist()  # rank 1: semi-definite
+    assert load_model(_write(tmp_path / "psd.json", payload)).covariance_.to_numpy()[0, 0] == 0.01
+    payload["covariance"] = [[None] * 4] * 4
+    assert load_model(_write(tmp_path / "nan.json", payload)).covariance_.isna().all().all()
+
+
+@pytest.mark.parametrize("name, value", [("r", 1e300), ("alpha", 1e13), ("a", 1e-13)])
+def test_parameters_beyond_any_fit_are_refused(saved, tmp_path, name, value):
+    path, payload = saved
+    payload["params"][name] = value
+    _refused(_write(tmp_path / "far.json", payload), f"'{name}': {value}", "outside 1e-12..1e+12")
+
+
+def _gamma_gamma_file(tmp_path, **params):
+    path = tmp_path / "gg.json"
+    GammaGammaModel.from_params({"p": 4.68, "q": 3.0, "gamma": 24.39}).save(path)
+    payload = json.loads(path.read_text())
+    payload["params"].update(params)
+    return _write(path, payload)
+
+
+@pytest.mark.parametrize("q", [0.5, 1.0])
+def test_gamma_gamma_needs_q_above_1(tmp_path, q):
+    """q <= 1 scored negative (or infinite) spend for customers without repeat purchases."""
+    path = _gamma_gamma_file(tmp_path, q=q)
+    for load in (load_model, GammaGammaModel.load):
+        with pytest.raises(ModelFileError) as info:
+            load(path)
+        message = str(info.value)
+        for word in (str(path), "expected spend", "above 0", "population mean spend p*gamma/(q-1) is infinite"):
+            assert word in message, message
+
+
+@pytest.mark.parametrize("name", ["p", "q", "gamma"])
+def test_gamma_gamma_absurd_parameters_are_refused(tmp_path, name):
+    with pytest.raises(ModelFileError, match=r"outside 1e-12\.\.1e\+12"):
+        load_model(_gamma_gamma_file(tmp_path, **{name: 1e300}))
+
+
+def test_every_model_file_of_a_real_fit_loads(tmp_path):
+    """The range rule refuses nothing a fit on CDNOW, or at a boundary, produces."""
+    import warnings
+
+    summary = datasets.load_cdnow_summary()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fits = [MODELS["bgnbd"]().fit(summary), GammaGammaModel().fit(summary),
+                MODELS["sbg"]().fit(pd.DataFrame({"tenure": [1, 2, 3, 5, 8] * 20, "churned": [0] * 100}))]
+    for model in fits:
+        model.save(tmp_path / "m.json")
+        np.testing.assert_array_equal(load_model(tmp_path / "m.json").params_, model.params_)
