@@ -34,8 +34,9 @@ def customer_lifetime_value(purchase_model, spend_model, data: pd.DataFrame, *, 
     discount_rate : float, default 0.01
         Monthly discount rate, finite and 0 or more (0.01 is about 12.7 % a year).
     margin : float, default 1.0
-        Share of revenue that is profit: any finite number (a negative margin values customers
-        who cost more than they bring, so their CLV is negative).
+        Share of revenue that is profit: a finite number above 0 (as the batch config's
+        ``predictions.clv.margin``; customers who cost more than they bring are a question of
+        costs, which :mod:`clvmodels.kpis` profiles take).
     month_length : float, optional
         Month length in the model's time unit (positive); default from :data:`MONTH_LENGTH`.
 
