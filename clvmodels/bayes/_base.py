@@ -402,6 +402,16 @@ def _check_fit_facts(fit: dict) -> None:
 _NETCDF_SIGNATURES = (b"\x89HDF\r\n\x1a\n", b"CDF\x01", b"CDF\x02", b"CDF\x05")
 
 
+
+#: Longest value of a file's attribute echoed in a message (a damaged file may hold megabytes).
+_SHOWN_CHARS = 40
+
+
+def _shown(value, *, quote: bool = True) -> str:
+    """``value`` for a message (``repr`` or ``str``), cut to its first :data:`_SHOWN_CHARS` characters."""
+    text = repr(value) if quote else str(value)
+    return text if len(text) <= _SHOWN_CHARS else f"{text[:_SHOWN_CHARS]}... ({len(text):,} characters)"
+
 def read_posterior(path, writer: str = "BayesBetaGeoModel"):
     """The :class:`arviz.InferenceData` of a posterior file and its clvmodels attributes.
 
@@ -442,10 +452,10 @@ def read_posterior(path, writer: str = "BayesBetaGeoModel"):
     except (TypeError, ValueError):
         version = None
     if version is None or version < 1:
-        raise ModelFileError(f"{path} has clvmodels_format_version {raw!r}; a clvmodels posterior file has a "
-                             f"whole number from 1 to {FILE_FORMAT_VERSION}. The file is damaged.")
+        raise ModelFileError(f"{path} has clvmodels_format_version {_shown(raw)}; a clvmodels posterior file has "
+                             f"a whole number from 1 to {FILE_FORMAT_VERSION}. The file is damaged.")
     if version > FILE_FORMAT_VERSION:
         raise ModelFileError(f"{path} was written by a newer clvmodels "
-                             f"({attrs.get('clvmodels_library_version')}, format {version}); upgrade clvmodels "
-                             "to read it.")
+                             f"({_shown(attrs.get('clvmodels_library_version'), quote=False)}, format "
+                             f"{_shown(version, quote=False)}); upgrade clvmodels to read it.")
     return idata, attrs
