@@ -6,13 +6,16 @@ never runs code (no pickle) and never lets a ``KeyError``, ``TypeError``, ``Recu
 :class:`~clvmodels.exceptions.ModelFileError`, and :func:`check_payload` checks every field's type
 before the model is built from it.
 
-Parameters are accepted when they are positive finite numbers **and** the model's log-likelihood
-and main predictions for a few typical customers (``MLEModel._probe_values``) are finite. That is
-the rule that matters to a user of the file, rather than an arbitrary bound on the values: what
-can score customers loads, whatever the scale of the data's time unit (``alpha = 1e6`` is fine for
-data in seconds), while a hand-edited ``r = 1e300`` that overflows the predictions is refused
-instead of scoring NaN for every customer. A fit driven so far to a boundary of the parameter
-space that its own predictions are NaN is refused too (its scores would be NaN).
+A file must hold what a fit could produce and what the predictions are defined for
+(:func:`check_params`): base parameters within :data:`PARAM_RANGE` (1e-12..1e12; the log-scale
+optimiser's boundary fits stop near 1e-9 and 1e9, so only a damaged or hand-edited file goes
+beyond), and the model's main predictions for a few typical customers and a new one finite and in
+their range (probabilities in [0, 1], expected counts 0 or more, spend above 0; Gamma-Gamma's
+q <= 1, which has no finite mean spend, fails here). :meth:`MLEModel.from_dict` also checks that
+the log-likelihood and predictions of ``_probe_values`` are finite. A known covariance must be one
+(square, finite, symmetric positive semi-definite: :func:`clvmodels._checks.covariance_problem`);
+JSON objects with a key twice and number literals of more than :data:`MAX_NUMBER_DIGITS` digits
+are refused as damaged.
 """
 
 from __future__ import annotations
