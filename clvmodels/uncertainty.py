@@ -65,7 +65,8 @@ def parameter_draws(model, n_draws: int = 200, *, random_state=None) -> pd.DataF
 
 
 def _with_params(model, values):
-    return type(model).from_params(dict(zip(model.param_names, values)), time_unit=model.time_unit_)
+    # unchecked: a draw near a boundary (q close to 1) must not stop the interval; from_params checks
+    return type(model)._from_values(np.asarray(values, dtype=float), time_unit=model.time_unit_)
 
 
 def _interval(predict: Callable[[int, slice], np.ndarray], n_draws: int, n_rows: int,

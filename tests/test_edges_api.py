@@ -122,7 +122,10 @@ def test_parameter_draws_refuse_a_covariance_that_is_not_one():
     for cov, words in ((np.diag([-1.0, 0.1, 1.0]), ["negative variances", "['p']"]),
                        ([[1.0, 2.0, 0.0], [2.0, 1.0, 0.0], [0.0, 0.0, 1.0]], ["not positive semi-definite"]),
                        ([[1.0, 0.5, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]], ["not symmetric"])):
-        model = GammaGammaModel.from_params(params, covariance=cov)
+        with pytest.raises(InvalidArgumentError, match="from_params"):  # refused when given, and ...
+            GammaGammaModel.from_params(params, covariance=cov)
+        model = GammaGammaModel.from_params(params)
+        model.covariance_ = pd.DataFrame(cov, index=model.param_names, columns=model.param_names)  # ... set later
         _refused(lambda: parameter_draws(model, 5, random_state=0), "covariance_", "refit", *words)
     singular = GammaGammaModel.from_params(params, covariance=np.full((3, 3), 0.01))  # semi-definite: drawn
     assert np.all(np.isfinite(parameter_draws(singular, 5, random_state=0).to_numpy()))
@@ -175,3 +178,18 @@ def test_ci_level_set_after_building_is_checked_where_it_is_used():
         model.summary()
     model.ci_level = 0.9
     assert model.summary().notna().all().all()
+
+
+def test_from_params_obeys_the_model_file_rules():
+    """from_params refuses what a model file may not hold: Gamma-Gamma's q <= 1 gave negative spend."""
+    import clvmodels
+    from clvmodels.exceptions import InvalidArgumentError
+
+    with pytest.raises(InvalidArgumentError, match="q <= 1"):
+        clvmodels.GammaGammaModel.from_params(p=4.68, q=0.5, gamma=24.39)
+    with pytest.raises(InvalidArgumentError, match="from_params"):
+        clvmodels.BetaGeoModel.from_params(r=1e300, alpha=4.4, a=0.8, b=2.4)
+    with pytest.raises(InvalidArgumentError, match="from_params"):
+        clvmodels.BetaGeoModel.from_params(r=0.24, alpha=4.4, a=0.8, b=2.4, covariance=-np.eye(4))
+    model = clvmodels.GammaGammaModel.from_params(p=6.25, q=3.74, gamma=15.44, covariance=np.eye(3) * 1e-4)
+    assert model.params_["q"] == 3.74

@@ -28,7 +28,7 @@ from ._files import FILE_FORMAT, FILE_FORMAT_VERSION  # re-exported: the format'
 from ..covariates import CovariateDesign
 from ..data.validation import check_summary, invalid_rows_error, require_columns
 from ..exceptions import (BoundaryWarning, ConvergenceError, IdentificationError, IdentificationWarning,
-                          ModelFileError, NotFittedError)
+                          InvalidArgumentError, ModelFileError, NotFittedError)
 
 _GTOL = 1e-9  # the optimiser's target, on the per-customer mean log-likelihood, log-parameter scale
 _GRAD_TOL = 1e-5  # the largest gradient accepted as converged, on the same scale
@@ -506,11 +506,24 @@ class MLEModel:
         values = np.array([float(params[p]) for p in cls.param_names])
         if not np.all(np.isfinite(values)) or np.any(values <= 0):
             raise ValueError(f"{cls.__name__} parameters must be positive and finite, got {params}.")
-        model = cls(**settings)
+        where = f"{cls.__name__}.from_params"
+        # the rules a model file obeys: a value no fit reaches, or predictions out of range (q <= 1)
+        _files.check_params(cls, dict(zip(cls.param_names, values)), where, error=InvalidArgumentError)
+        if covariance is not None:
+            problem = _checks.covariance_problem(np.asarray(covariance, dtype=float).tolist(), list(cls.param_names),
+                                                 max_variance=_files.MAX_VARIANCE)
+            if problem:
+                raise InvalidArgumentError(f"{where}: {problem}.")
+        return cls._from_values(values, covariance, time_unit=time_unit, settings=settings)
+
+    @classmethod
+    def _from_values(cls, values, covariance=None, *, time_unit=None, settings=None):
+        """A fitted model from parameter values, unchecked: for draws around a fit that passed the checks."""
+        model = cls(**(settings or {}))
         k = len(values)
         cov = np.full((k, k), np.nan) if covariance is None else np.asarray(covariance, dtype=float)
-        model._set_fitted(values, cov, log_likelihood=None, n_customers=None, n_unique=None,
-                          n_iter=None, time_unit=time_unit)
+        model._set_fitted(np.asarray(values, dtype=float), cov, log_likelihood=None, n_customers=None,
+                          n_unique=None, n_iter=None, time_unit=time_unit)
         return model
 
     @classmethod
