@@ -195,9 +195,8 @@ def test_output_columns_and_calibration_end(tmp_path, log, capsys):
     np.testing.assert_allclose(model.params_, reference.params_, rtol=1e-9)
 
     bad = _write(tmp_path, _config(tmp_path), "output: {columns: [p_alive, clvv]}\n")
-    with pytest.warns(clvmodels.exceptions.ExcludedRowsWarning):
-        assert cli.main(["run", bad]) == 2
-    assert "output.columns names ['clvv']" in capsys.readouterr().err
+    assert cli.main(["run", bad]) == 2  # refused with the config, before any work
+    assert "output.columns: 'clvv' is not a column of this job's scores" in capsys.readouterr().err
 
 
 def _write(tmp_path, base: str, extra: str) -> str:

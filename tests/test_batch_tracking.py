@@ -57,8 +57,14 @@ def test_failed_run_is_marked_failed(tmp_path, monkeypatch):
     store = (tmp_path / "mlruns").as_uri()
     path = tmp_path / "failing.yaml"
     path.write_text(f"input: {{dataset: cdnow_sample}}\nsummary: {{observation_period_end: 1997-09-30}}\n"
-                    f"output: {{directory: {tmp_path / 'out'}, columns: [nope]}}\n"
+                    f"output: {{directory: {tmp_path / 'out'}}}\n"
                     f"tracking: {{mlflow: {{uri: '{store}'}}}}\n")
+    from clvmodels.batch import scoring
+
+    def fails(*args, **kwargs):
+        raise DataError("output.columns: the scoring broke")  # a failure after the run was opened
+
+    monkeypatch.setattr(scoring, "score", fails)
     with pytest.raises(DataError, match="output.columns"):
         run(load_config(path), progress=False)
 
