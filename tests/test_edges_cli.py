@@ -355,6 +355,9 @@ def test_validate_checks_the_named_files_and_columns(tmp_path, capsys):
         tmp_path / "nope.csv", "cost"))], "kpis.costs.path", "does not exist")
     exit_2(capsys, ["validate", write(tmp_path, f"input: {{path: {tx_csv}}}\n" + out + kpis % (costs, "cst"))],
            "kpis.costs.path", "missing column(s) 'cst' (did you mean 'cost'?)", "kpis.costs.cost")
+    bundled = "models: [bgnbd, gamma_gamma]\nkpis: {customers: {dataset: example_channels, attributes: [regio]}}\n"
+    exit_2(capsys, ["validate", write(tmp_path, BASE + out + bundled)], "kpis.customers.dataset 'example_channels'",
+           "missing column(s) 'regio' (did you mean 'region'?)", "kpis.customers.attributes[0]")
     good = write(tmp_path, f"input: {{path: {tx_csv}}}\n" + out + kpis % (costs, "cost"))
     assert cli.main(["validate", good]) == 0 and "2 input files checked" in capsys.readouterr().out
 

@@ -706,9 +706,9 @@ def check_sources(config: RunConfig | CompareConfig) -> int:
     inp = config.input
     tables = {"customers": kpis.customers, "costs": kpis.costs, "surveys": kpis.surveys}
     for what, table in tables.items():
-        if table is None or table.path is None:
+        if table is None:
             continue
-        header = _table_header(Path(table.path), what)
+        header = _table_header(table, what)
         keys = {"input.customer_id": inp.customer_id}
         if what == "customers":
             keys.update({f"kpis.customers.attributes[{i}]": a for i, a in enumerate(table.attributes)})
@@ -728,17 +728,24 @@ def check_sources(config: RunConfig | CompareConfig) -> int:
             import pandas as pd
 
             require_columns(pd.DataFrame(columns=header), [keys[k] for k in missing],
-                            what=f"kpis.{what}.path {table.path!r}",
-                            hint=f"Set {', '.join(missing)} to the file's column names, or fix the file.")
-        checked += 1
+                            what=f"kpis.{what}.path {table.path!r}" if table.path else f"kpis.{what}.dataset "
+                                 f"{table.dataset!r}",
+                            hint=f"Set {', '.join(missing)} to the table's column names, or fix the table.")
+        checked += table.path is not None
     return checked
 
 
-def _table_header(path: Path, what: str) -> list[str]:
-    """The column names of a KPI table file, read as the KPI stage reads it (Parquet by suffix)."""
+def _table_header(table: KpiTableConfig, what: str) -> list[str]:
+    """The column names of a KPI table, read as the KPI stage reads it (a file: Parquet by suffix,
+    from its footer, else the CSV header; a bundled table: loaded, it is small)."""
     from ..exceptions import DataError
     from .inputs import csv_header
 
+    if table.dataset is not None:
+        from .. import datasets
+
+        return [str(c) for c in getattr(datasets, f"load_{table.dataset}")().columns]
+    path = Path(table.path)
     if not path.is_file():
         raise DataError(f"kpis.{what}.path {str(path)!r} does not exist or is not a file "
                         f"(paths are relative to the working directory {Path.cwd()}).")
