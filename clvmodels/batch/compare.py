@@ -26,7 +26,7 @@ from ..exceptions import ConfigError
 from .config import BayesianCompareConfig, CompareConfig
 from .fitting import construct_models
 from .kpis import configured_kpis, kpi_settings
-from .limits import check_output_dir
+from .limits import create_output_dir
 from .manifest import generated_label, logger, now
 from .outputs import write_csv
 from .publish import OutputDirectory
@@ -143,9 +143,8 @@ def compare(config: CompareConfig, *, output_dir: str | Path | None = None, conf
     dict
         The manifest (also written as ``manifest.json``), with the best model and the reason.
     """
-    out = check_output_dir(output_dir or config.output.directory,
-                           key="--output-dir" if output_dir else "output.directory")
-    out.mkdir(parents=True, exist_ok=True)
+    out = create_output_dir(output_dir or config.output.directory,
+                            key="--output-dir" if output_dir else "output.directory")
     with OutputDirectory(out, "compare") as directory:
         generation = directory.new_generation()
         try:

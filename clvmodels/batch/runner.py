@@ -29,7 +29,7 @@ from .config import RunConfig
 from .engines import make_engine
 from .inputs import read_frame
 from .manifest import Manifest, json_default, logger, model_entry, reconcile, recorded_warnings, versions
-from .limits import check_output_dir
+from .limits import create_output_dir
 from .outputs import ScoreWriter
 from .scoring import infinite_by_model
 from .publish import OutputDirectory
@@ -125,9 +125,8 @@ def _job(command: str, config: RunConfig, **settings) -> dict:
 
 def _run_job(command: str, config: RunConfig, *, output_dir=None, config_text=None, progress=None,
              model_files=None, manifest_name="manifest.json") -> dict:
-    out = check_output_dir(output_dir or config.output.directory,
-                           key="--output-dir" if output_dir else "output.directory")
-    out.mkdir(parents=True, exist_ok=True)
+    out = create_output_dir(output_dir or config.output.directory,
+                            key="--output-dir" if output_dir else "output.directory")
     manifest = Manifest(command, config, config_text, out / manifest_name)
     with OutputDirectory(out, command) as directory, recorded_warnings(manifest):
         if directory.cleaned:
