@@ -457,3 +457,24 @@ def test_model_files_that_are_not_regular_files_or_given_twice(tmp_path, capsys)
         assert cli.main(["score", config, *argv, "--no-progress"]) == 2
         err = capsys.readouterr().err
         assert words in err and "Traceback" not in err
+
+
+def test_impossible_scores_fail_the_job(tmp_path, monkeypatch, capsys):
+    """A negative spend (Gamma-Gamma with q <= 1) or a probability above 1 is not published either."""
+    from clvmodels.batch import scoring
+
+    real = scoring.score
+
+    def broken(summary, *args, **kwargs):
+        frame = real(summary, *args, **kwargs)
+        frame.loc[frame.index[:2], "expected_spend"] = -5.0
+        frame.loc[frame.index[2], "p_alive"] = 1.5
+        return frame
+
+    monkeypatch.setattr(scoring, "score", broken)
+    assert cli.main(["run", _config(tmp_path), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "3 customers have scores outside their range" in err and "columns: p_alive (1), expected_spend (2)" in err
+    failed = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert failed["customers"]["out_of_range_scores"] == 3 and failed["customers"]["reconciled"] is False
+    assert not published_files(tmp_path / "out")

@@ -225,5 +225,6 @@ def reconcile(customers: dict) -> dict:
     NaN or infinite (``non_finite_scores``); add ``reconciled``."""
     excluded = sum(customers.get("excluded", {}).values())
     customers["reconciled"] = (customers["in_input"] == customers["scored"] + excluded
-                               and not customers.get("non_finite_scores", 0))
+                               and not customers.get("non_finite_scores", 0)
+                               and not customers.get("out_of_range_scores", 0))
     return customers

@@ -4,6 +4,7 @@ neutralised). Where the files go, and how they are published, is :mod:`clvmodels
 
 from __future__ import annotations
 
+import re
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
@@ -86,6 +87,36 @@ def non_finite(frame: pd.DataFrame, allowed_infinite=()) -> tuple[np.ndarray, di
     return bad.any(axis=1), counts, infinite_counts
 
 
+#: The range of each kind of score column (its ``_lower``/``_upper`` bounds too): a value outside is
+#: impossible (a negative spend from Gamma-Gamma parameters with q <= 1, a probability above 1).
+_PROBABILITY = re.compile(r"(p_alive|churn_probability)(_lower|_upper)?")
+_NON_NEGATIVE = re.compile(r"(expected_purchases_.*|expected_spend|clv|dert|derl|expected_remaining_lifetime)"
+                           r"(_lower|_upper)?")
+_TOLERANCE = 1e-9
+
+
+def out_of_range(frame: pd.DataFrame) -> tuple[np.ndarray, dict]:
+    """Rows with a finite score outside its column's range (probabilities in [0, 1], expectations,
+    spend and values 0 or more) and the count per column."""
+    rows = np.zeros(len(frame), dtype=bool)
+    counts = {}
+    for column in frame.columns:
+        name = str(column)
+        if _PROBABILITY.fullmatch(name):
+            lo, hi = 0.0, 1.0
+        elif _NON_NEGATIVE.fullmatch(name):
+            lo, hi = 0.0, np.inf
+        else:
+            continue
+        values = frame[column].to_numpy(dtype=float)
+        with np.errstate(invalid="ignore"):
+            bad = np.isfinite(values) & ((values < lo - _TOLERANCE) | (values > hi + _TOLERANCE))
+        if bad.any():
+            counts[name] = int(bad.sum())
+            rows |= bad
+    return rows, counts
+
+
 class ScoreWriter:
     """Append score chunks to ``scores.<format>`` files (staged), one chunk in memory at a time.
 
@@ -110,8 +141,11 @@ class ScoreWriter:
     Attributes
     ----------
     non_finite : dict
-        Count of NaN or infinite scores per column; ``non_finite_rows`` the customers with any,
-        ``non_finite_examples`` up to five of their ids.
+        Count of NaN or infinite scores per column; ``non_finite_rows`` the customers with any.
+    out_of_range : dict
+        Count of finite scores outside their column's range per column (:func:`out_of_range`);
+        ``out_of_range_rows`` the other customers with any. ``non_finite_examples``: up to five
+        ids of customers with either.
     """
 
     def __init__(self, generation, formats, columns=None, *, csv_formula_escape: bool = True, allowed_infinite=()):
@@ -122,6 +156,8 @@ class ScoreWriter:
         self.non_finite_rows = 0
         self.non_finite_examples: list = []
         self.allowed_infinite = tuple(allowed_infinite)
+        self.out_of_range: dict = {}
+        self.out_of_range_rows = 0
         self.infinite_by_model: dict = {}
         self.schema = None
         self._parquet = None
@@ -147,15 +183,18 @@ class ScoreWriter:
 
         frame = self._select(frame)
         rows, counts, infinite = non_finite(frame, self.allowed_infinite)
+        impossible, ranges = out_of_range(frame)
         for c, n in infinite.items():
             self.infinite_by_model[c] = self.infinite_by_model.get(c, 0) + n
-        if counts:
-            self.non_finite_rows += int(rows.sum())
-            for c, n in counts.items():
-                self.non_finite[c] = self.non_finite.get(c, 0) + n
-            need = 5 - len(self.non_finite_examples)
-            if need > 0:
-                self.non_finite_examples += frame.iloc[:, 0][rows].head(need).astype(str).tolist()
+        for total, found in ((self.non_finite, counts), (self.out_of_range, ranges)):
+            for c, n in found.items():
+                total[c] = total.get(c, 0) + n
+        self.non_finite_rows += int(rows.sum())
+        self.out_of_range_rows += int((impossible & ~rows).sum())
+        bad = rows | impossible
+        need = 5 - len(self.non_finite_examples)
+        if need > 0 and bad.any():
+            self.non_finite_examples += frame.iloc[:, 0][bad].head(need).astype(str).tolist()
         if "parquet" in self.targets:
             table = pa.Table.from_pandas(frame, preserve_index=False)
             if self._parquet is None:

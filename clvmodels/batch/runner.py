@@ -232,12 +232,16 @@ def _build(command: str, config: RunConfig, manifest: Manifest, generation, *, p
             customers["scored"] = engine.score(config, summaries, models, write, progress=progress)
             writer.close()
         customers["non_finite_scores"] = writer.non_finite_rows
+        if writer.out_of_range_rows:
+            customers["out_of_range_scores"] = writer.out_of_range_rows
         if writer.infinite_by_model:
             manifest["infinite_by_model"] = {c: {"customers": n, "why": infinite[c]}
                                              for c, n in writer.infinite_by_model.items()}
         manifest["customers"] = reconcile(customers)
-        if writer.non_finite_rows:
+        if writer.non_finite_rows or writer.out_of_range_rows:
             manifest["non_finite_scores"] = writer.non_finite
+            if writer.out_of_range:
+                manifest["out_of_range_scores"] = writer.out_of_range
             raise DataError(non_finite_message(writer, models))
         if kept is not None:
             from .kpis import kpi_stage
@@ -260,12 +264,20 @@ def _build(command: str, config: RunConfig, manifest: Manifest, generation, *, p
 
 
 def non_finite_message(writer: ScoreWriter, models: dict) -> str:
-    """Why a job with NaN or infinite scores publishes nothing, and what to look at."""
-    columns = ", ".join(f"{c} ({n})" for c, n in writer.non_finite.items())
-    return (f"{writer.non_finite_rows} customers have NaN or infinite scores (columns: {columns}; e.g. customer "
-            f"{', '.join(writer.non_finite_examples)}), so nothing was published. Such numbers come from model "
-            f"parameters far outside their usual range or from extreme summaries: check the parameters of "
-            f"{', '.join(models)} in the manifest and these customers' rows, refit, and run again.")
+    """Why a job with NaN, infinite or impossible scores publishes nothing, and what to look at."""
+    parts = []
+    if writer.non_finite_rows:
+        columns = ", ".join(f"{c} ({n})" for c, n in writer.non_finite.items())
+        parts.append(f"{writer.non_finite_rows} customers have NaN or infinite scores (columns: {columns})")
+    if writer.out_of_range_rows or writer.out_of_range:
+        columns = ", ".join(f"{c} ({n})" for c, n in writer.out_of_range.items())
+        other = "other " if writer.non_finite_rows else ""
+        parts.append(f"{writer.out_of_range_rows} {other}customers have scores outside their range (a probability "
+                     f"outside [0, 1], a negative expectation, spend or value; columns: {columns})")
+    return (f"{'; '.join(parts)}; e.g. customer {', '.join(writer.non_finite_examples)}. Nothing was "
+            f"published. Such numbers come from model parameters far outside their usual range (e.g. a "
+            f"Gamma-Gamma q <= 1, whose mean spend is infinite) or from extreme summaries: check the parameters "
+            f"of {', '.join(models)} in the manifest and these customers' rows, refit, and run again.")
 
 
 def _track(tracker, manifest: Manifest, out: Path, published: Path) -> None:
