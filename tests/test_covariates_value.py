@@ -206,6 +206,8 @@ def test_new_customer_value_checks_its_arguments(fits):
 
 
 def test_spend_model_without_a_finite_mean_is_refused(fits):
-    spend = clv.GammaGammaModel.from_params({"p": 6.0, "q": 0.8, "gamma": 10.0}, time_unit="W")
+    with pytest.raises(ValueError, match="q <= 1 means the population mean spend"):  # refused when built ...
+        clv.GammaGammaModel.from_params({"p": 6.0, "q": 0.8, "gamma": 10.0}, time_unit="W")
+    spend = clv.GammaGammaModel._from_values([6.0, 0.8, 10.0], time_unit="W")  # ... and when used
     with pytest.raises(ValueError, match="q <= 1 has no finite mean"):
         clv.new_customer_lifetime_value(fits[0], spend, PROFILES)

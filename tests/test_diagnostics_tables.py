@@ -9,6 +9,8 @@ shares (``probability_alive``, ``expected_purchases``, ``expected_purchases_grid
 
 from __future__ import annotations
 
+import types
+
 import functools
 import math
 
@@ -339,11 +341,9 @@ class _WithoutPmf(BetaGeoModel):
 
     name = "no_pmf"
 
-    class maths:  # noqa: N801 - stands in for a module
-        PARAM_NAMES = BetaGeoModel.maths.PARAM_NAMES
-        RATE_PARAMS = BetaGeoModel.maths.RATE_PARAMS
-        loglik = staticmethod(BetaGeoModel.maths.loglik)
-        loglik_grad = staticmethod(BetaGeoModel.maths.loglik_grad)
+    # BG/NBD's maths module without probability_of_purchases (a SimpleNamespace stands in for it)
+    maths = types.SimpleNamespace(**{k: v for k, v in vars(BetaGeoModel.maths).items()
+                                     if k != "probability_of_purchases" and not k.startswith("__")})
 
 
 # -- every registered purchase model -----------------------------------------------------------
