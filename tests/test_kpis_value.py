@@ -161,6 +161,12 @@ def test_profitability_with_cost_columns(costed):
     assert "net_clv" not in t
 
 
+def test_a_missing_cost_column_is_named_as_a_cost_column(costed):
+    """A cost column that is not there is the order costs' problem (kpis.costs), not the transactions'."""
+    with pytest.raises(KeyError, match=r"order costs \(kpis.costs"):
+        customer_profitability(costed, cost_col="costt", cost_to_serve="serve", returns_col="returned")
+
+
 def test_profitability_customer_without_revenue():
     tx = pd.DataFrame({"customer_id": ["a", "d"], "amount": [100.0, 0.0]})
     scores = pd.DataFrame({"customer_id": ["a", "d"], "clv": [40.0, 20.0]})

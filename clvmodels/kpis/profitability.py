@@ -30,10 +30,11 @@ _REMEDY = "Fix or drop these rows."
 def _order_values(frame: pd.DataFrame, *, amount_col, margin, cost_col, cost_to_serve, returns_col):
     """Revenue, returns, gross margin and cost to serve of every order."""
     what = "The transactions table"
+    costs = "The order costs (kpis.costs in a batch job, joined to the transactions)"
     amount = numeric_column(frame, amount_col, what=what, remedy=_REMEDY)
     returned = np.zeros_like(amount)
     if returns_col is not None:
-        returned = numeric_column(frame, returns_col, what=what,
+        returned = numeric_column(frame, returns_col, what=costs,
                                   remedy="Returns are refunded amounts, recorded as positive numbers.")
         over = returned > amount * (1 + 1e-12) + 1e-9
         if over.any():
@@ -41,12 +42,12 @@ def _order_values(frame: pd.DataFrame, *, amount_col, margin, cost_col, cost_to_
                                      "Record at most the amount of the order as returned.")
     kept = amount - returned
     if cost_col is not None:
-        gross = kept - numeric_column(frame, cost_col, what=what,
+        gross = kept - numeric_column(frame, cost_col, what=costs,
                                       remedy="Costs are positive amounts; record refunds with returns_col=.")
     else:
         gross = kept * margin
     if isinstance(cost_to_serve, str):
-        serve = numeric_column(frame, cost_to_serve, what=what, remedy="Costs to serve are positive amounts.")
+        serve = numeric_column(frame, cost_to_serve, what=costs, remedy="Costs to serve are positive amounts.")
     else:
         try:
             serve_value = float(cost_to_serve)
