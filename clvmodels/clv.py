@@ -53,12 +53,7 @@ def customer_lifetime_value(purchase_model, spend_model, data: pd.DataFrame, *, 
     horizon_months, discount_rate, margin, month_length = _checks.clv_arguments(
         horizon_months, discount_rate, margin, month_length)
     if month_length is None:
-        unit = getattr(purchase_model, "time_unit_", None) or data.attrs.get("time_unit")
-        if unit not in MONTH_LENGTH:
-            raise ValueError("The time unit of the purchase model is unknown, so months cannot be converted: "
-                             "fit it on a summary from clvmodels.rfm_summary, pass time_unit= to from_params, "
-                             f"or give month_length= explicitly (got unit {unit!r}).")
-        month_length = MONTH_LENGTH[unit]
+        month_length = _month_length(purchase_model, data)
     spend = spend_model.expected_spend(data).to_numpy()
     months = np.arange(horizon_months + 1, dtype=float)
     discount = (1 + discount_rate) ** -months[1:]
@@ -139,12 +134,7 @@ def new_customer_lifetime_value(purchase_model, spend_model, profiles: pd.DataFr
             f"purchase_model must predict a new customer's purchases (expected_purchases_new_customer); got "
             f"{type(purchase_model).__name__}. Use a BetaGeoModel, ModifiedBetaGeoModel or ParetoNBDModel.")
     if month_length is None:
-        unit = getattr(purchase_model, "time_unit_", None) or profiles.attrs.get("time_unit")
-        if unit not in MONTH_LENGTH:
-            raise ValueError("The time unit of the purchase model is unknown, so months cannot be converted: "
-                             "fit it on a summary from clvmodels.rfm_summary, pass time_unit= to from_params, "
-                             f"or give month_length= explicitly (got unit {unit!r}).")
-        month_length = MONTH_LENGTH[unit]
+        month_length = _month_length(purchase_model, profiles)
     months = np.arange(horizon_months + 1, dtype=float)
     horizons = months * month_length
     if getattr(purchase_model, "has_covariates", False):
@@ -165,3 +155,13 @@ def new_customer_lifetime_value(purchase_model, spend_model, profiles: pd.DataFr
     value = np.diff(cumulative, axis=1) @ discount
     return pd.DataFrame({"expected_purchases": cumulative[:, -1] - cumulative[:, 0], "expected_spend": spend,
                          "clv": margin * spend * value}, index=profiles.index)
+
+
+def _month_length(purchase_model, frame: pd.DataFrame) -> float:
+    """Time units per month, from the purchase model's time unit (or the summary's ``attrs``)."""
+    unit = getattr(purchase_model, "time_unit_", None) or frame.attrs.get("time_unit")
+    if unit not in MONTH_LENGTH:
+        raise ValueError("The time unit of the purchase model is unknown, so months cannot be converted: "
+                         "fit it on a summary from clvmodels.rfm_summary, pass time_unit= to from_params, "
+                         f"or give month_length= explicitly (got unit {unit!r}).")
+    return MONTH_LENGTH[unit]
