@@ -154,13 +154,11 @@ def compare(config: CompareConfig, *, output_dir: str | Path | None = None, conf
             if generation.published:  # the switch happened: the comparison is complete
                 logger.warning("%s after the comparison was published; it is complete", err)
                 return getattr(err, "manifest", {})
-            else:
-                generation.discard()
-                failed = {**getattr(err, "manifest", {}), "status": "failed", "error": f"{type(err).__name__}: {err}",
-                          "finished": now(), "published_outputs": "unchanged: those of the last successful "
-                          "job (current/manifest.json)" if directory.current_generation() else "none"}
-                with suppress(Exception):  # the job's own error is the one to report
-                    directory.write_failed_manifest(json.dumps(failed, indent=2, default=_json_default))
+            published = directory.abandon(generation)
+            failed = {**getattr(err, "manifest", {}), "status": "failed", "error": f"{type(err).__name__}: {err}",
+                      "finished": now(), "published_outputs": published}
+            with suppress(Exception):  # the job's own error is the one to report
+                directory.write_failed_manifest(json.dumps(failed, indent=2, default=_json_default))
             raise
 
 

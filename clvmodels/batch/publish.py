@@ -168,6 +168,12 @@ class OutputDirectory:
         path.mkdir()
         return Generation(self, path)
 
+    def abandon(self, generation: "Generation") -> str:
+        """Drop a failed job's generation; returns what is published now, in words, for its manifest."""
+        generation.discard()
+        return ("unchanged: those of the last successful job (current/manifest.json)"
+                if self.current_generation() is not None else "none")
+
     def write_failed_manifest(self, text: str) -> Path:
         """Write a failed job's manifest beside the published outputs (which stay as they are) and
         point the top-level ``manifest.json`` at it."""

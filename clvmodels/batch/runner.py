@@ -149,11 +149,9 @@ def _run_job(command: str, config: RunConfig, *, output_dir=None, config_text=No
             if generation.published:  # the switch happened: the job is done, only tidying was cut short
                 logger.warning("%s after the outputs were published; they are complete", err)
             else:
-                generation.discard()
+                published = directory.abandon(generation)
                 manifest.failed(err)
-                published = directory.current_generation()
-                manifest["published_outputs"] = (
-                    "unchanged: those of the last successful job (current/manifest.json)" if published else "none")
+                manifest["published_outputs"] = published
                 with suppress(Exception):  # the job's own error is the one to report
                     directory.write_failed_manifest(manifest.text())
                 if manifest.tracker is not None:
